@@ -1,0 +1,61 @@
+//! Running the package clients (`pip`, `npm`).
+
+use std::io::{BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+/// Why a [`Runner`] could not run a command.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RunnerFailure {
+    /// The program is not installed (not found on `PATH`).
+    NotFound,
+    /// The program ran and failed, or could not be started; the string
+    /// says how (e.g. "exit status: 1").
+    Failed(String),
+}
+
+/// Runs a package client. The default, [`SystemRunner`], spawns the real
+/// program; tests substitute a fake that writes a small package instead.
+pub trait Runner: Send + Sync {
+    /// Runs `program` with `args` in the directory `cwd`, passing the
+    /// program's output through to stderr.
+    fn run(&self, program: &str, args: &[&str], cwd: &Path) -> Result<(), RunnerFailure>;
+}
+
+/// Spawns the real program. Its stderr is inherited; its stdout is copied
+/// line by line to our stderr, so stdout stays clean for the caller's own
+/// output.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct SystemRunner;
+
+impl Runner for SystemRunner {
+    fn run(&self, program: &str, args: &[&str], cwd: &Path) -> Result<(), RunnerFailure> {
+        let mut child = match Command::new(program)
+            .args(args)
+            .current_dir(cwd)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+        {
+            Ok(child) => child,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                return Err(RunnerFailure::NotFound)
+            }
+            Err(e) => return Err(RunnerFailure::Failed(format!("cannot start: {e}"))),
+        };
+        if let Some(stdout) = child.stdout.take() {
+            let stderr = std::io::stderr();
+            for line in BufReader::new(stdout).split(b'\n') {
+                let Ok(mut line) = line else { break };
+                line.push(b'\n');
+                let _ = stderr.lock().write_all(&line);
+            }
+        }
+        match child.wait() {
+            Ok(status) if status.success() => Ok(()),
+            Ok(status) => Err(RunnerFailure::Failed(status.to_string())),
+            Err(e) => Err(RunnerFailure::Failed(format!("cannot wait: {e}"))),
+        }
+    }
+}

@@ -1,0 +1,184 @@
+//! Compiling a grammar against a vocabulary.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rein_grammar::{Grammar, GrammarError};
+use rein_vocab::Vocabulary;
+
+use crate::cfg::Cfg;
+use crate::lexer::{Lexer, LexerCache};
+use crate::lower::lower;
+use crate::parser::Chart;
+
+/// Size and work limits. Every limit ends in a clear error instead of a
+/// hang or an out-of-memory crash on hostile input.
+#[derive(Clone, Debug)]
+pub struct Limits {
+    /// Rules in the IR.
+    pub max_rules: usize,
+    /// Symbols in the lowered grammar's productions.
+    pub max_symbols: usize,
+    /// Distinct lexemes.
+    pub max_lexemes: usize,
+    /// Nesting depth of IR expressions and rule references.
+    pub max_depth: usize,
+    /// The largest repetition bound (`{m,n}`).
+    pub max_repeat: u32,
+    /// Regular rules up to this many regex nodes are inlined into their
+    /// users' lexemes; larger ones become lexemes of their own.
+    pub inline_regex_nodes: usize,
+    /// Heap size of the lexer's NFA, in bytes.
+    pub nfa_bytes: usize,
+    /// States of the lazily built lexer DFA, per matcher.
+    pub max_dfa_states: usize,
+    /// Earley items one call to `compute_mask`, `commit` or
+    /// `forced_tokens` may create.
+    pub max_items_per_step: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_rules: 100_000,
+            max_symbols: 2_000_000,
+            max_lexemes: 50_000,
+            max_depth: 2_000,
+            max_repeat: 100_000,
+            inline_regex_nodes: 5_000,
+            nfa_bytes: 64 << 20,
+            max_dfa_states: 200_000,
+            max_items_per_step: 5_000_000,
+        }
+    }
+}
+
+/// Compiler options.
+#[derive(Clone, Debug, Default)]
+pub struct Config {
+    /// Size and work limits.
+    pub limits: Limits,
+}
+
+/// Compiles constraints for one vocabulary.
+///
+/// ```no_run
+/// # use std::sync::Arc;
+/// # use rein_engine::Compiler;
+/// # let vocab = Arc::new(rein_vocab::Vocabulary::load("llama3").unwrap());
+/// let g = Compiler::new(&vocab).regex(r"[0-9]+").unwrap();
+/// ```
+#[derive(Clone, Debug)]
+pub struct Compiler {
+    vocab: Arc<Vocabulary>,
+    config: Config,
+}
+
+impl Compiler {
+    /// A compiler for `vocab` with default options.
+    pub fn new(vocab: &Arc<Vocabulary>) -> Compiler {
+        Compiler {
+            vocab: vocab.clone(),
+            config: Config::default(),
+        }
+    }
+
+    /// Replaces the options.
+    pub fn with_config(mut self, config: Config) -> Compiler {
+        self.config = config;
+        self
+    }
+
+    /// Compiles a grammar built in code or by a front-end.
+    pub fn grammar(&self, g: &Grammar) -> Result<CompiledGrammar, GrammarError> {
+        let t = Instant::now();
+        let limits = &self.config.limits;
+        let cfg = lower(g, limits)?;
+        let lexer = Lexer::new(&cfg.lexemes, limits).map_err(GrammarError::Invalid)?;
+        let mut cache = LexerCache::new(&lexer);
+        let chart = Chart::new(&cfg, &lexer, &mut cache).map_err(|e| GrammarError::Invalid(e.to_string()))?;
+        Ok(CompiledGrammar {
+            vocab: self.vocab.clone(),
+            cfg,
+            lexer,
+            initial: Initial { cache, chart },
+            limits: limits.clone(),
+            compile_time: t.elapsed(),
+        })
+    }
+
+    /// Compiles a regex (Rust syntax) matched against the whole output.
+    pub fn regex(&self, pattern: &str) -> Result<CompiledGrammar, GrammarError> {
+        self.grammar(&rein_grammar::regex::parse(pattern)?)
+    }
+
+    /// Compiles a GBNF grammar (llama.cpp syntax).
+    pub fn gbnf(&self, src: &str) -> Result<CompiledGrammar, GrammarError> {
+        self.grammar(&rein_grammar::gbnf::parse(src)?)
+    }
+}
+
+#[derive(Clone, Debug)]
+pub(crate) struct Initial {
+    pub(crate) cache: LexerCache,
+    pub(crate) chart: Chart,
+}
+
+/// A grammar compiled for one vocabulary: immutable, `Send + Sync`, shared
+/// by any number of [`Matcher`](crate::Matcher)s through an `Arc`.
+#[derive(Debug)]
+pub struct CompiledGrammar {
+    pub(crate) vocab: Arc<Vocabulary>,
+    pub(crate) cfg: Cfg,
+    pub(crate) lexer: Lexer,
+    pub(crate) initial: Initial,
+    pub(crate) limits: Limits,
+    compile_time: Duration,
+}
+
+/// Sizes of a compiled grammar, for summaries.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GrammarStats {
+    /// Nonterminals after lowering.
+    pub nonterminals: usize,
+    /// Productions after lowering.
+    pub productions: usize,
+    /// Distinct lexemes.
+    pub lexemes: usize,
+    /// States of the lexer's NFA.
+    pub nfa_states: usize,
+    /// Approximate heap bytes of the compiled grammar.
+    pub memory_bytes: usize,
+}
+
+impl CompiledGrammar {
+    /// The vocabulary this grammar was compiled for.
+    pub fn vocab(&self) -> &Arc<Vocabulary> {
+        &self.vocab
+    }
+
+    /// How long compilation took.
+    pub fn compile_time(&self) -> Duration {
+        self.compile_time
+    }
+
+    /// Sizes of the compiled grammar.
+    pub fn stats(&self) -> GrammarStats {
+        let prod_bytes: usize = self
+            .cfg
+            .prods
+            .iter()
+            .map(|p| p.rhs.len() * 4 + std::mem::size_of_val(p))
+            .sum();
+        GrammarStats {
+            nonterminals: self.cfg.num_nts(),
+            productions: self.cfg.prods.len(),
+            lexemes: self.cfg.lexemes.len(),
+            nfa_states: self.lexer.num_nfa_states(),
+            memory_bytes: self.lexer.memory_usage()
+                + prod_bytes
+                + self.cfg.dot_next.len() * 12
+                + self.initial.cache.memory_usage(),
+        }
+    }
+}

@@ -1,0 +1,262 @@
+//! The lexer: one lazily built DFA over all lexemes of a grammar.
+//!
+//! All lexemes are compiled into one multi-pattern Thompson NFA
+//! (regex-automata). A DFA state is a set of NFA states, so it knows by
+//! construction which lexemes are still alive: a scan started for the set
+//! of lexemes the parser allows at some point contains only their NFA
+//! states, and the *dead* state (the empty set) means no allowed lexeme can
+//! be completed. DFA states and transitions are built on demand and cached
+//! in a [`LexerCache`] owned by each matcher, so compiling a grammar never
+//! determinizes anything up front.
+
+use std::collections::HashMap;
+
+use regex_automata::nfa::thompson::{self, State, WhichCaptures, NFA};
+use regex_automata::util::primitives::StateID;
+use regex_syntax::hir::Hir;
+
+use crate::compiler::Limits;
+use crate::error::MaskError;
+
+/// The dead state: no lexeme can match.
+pub(crate) const DEAD: u32 = 0;
+const UNKNOWN: u32 = u32::MAX;
+
+/// The immutable part of the lexer, shared by every matcher.
+#[derive(Debug)]
+pub(crate) struct Lexer {
+    nfa: NFA,
+    classes: [u8; 256],
+    stride: usize,
+    max_states: usize,
+}
+
+impl Lexer {
+    pub(crate) fn new(lexemes: &[Hir], limits: &Limits) -> Result<Lexer, String> {
+        let config = thompson::Config::new()
+            .which_captures(WhichCaptures::None)
+            .nfa_size_limit(Some(limits.nfa_bytes))
+            .shrink(false);
+        let nfa = thompson::Compiler::new()
+            .configure(config)
+            .build_many_from_hir(lexemes)
+            .map_err(|e| format!("building the lexer automaton failed: {e}"))?;
+        if !nfa.look_set_any().is_empty() {
+            return Err("lexemes may not contain look-around assertions".into());
+        }
+        let bc = nfa.byte_classes();
+        let mut classes = [0u8; 256];
+        for b in 0..=255u8 {
+            classes[b as usize] = bc.get(b);
+        }
+        let stride = bc.alphabet_len();
+        Ok(Lexer {
+            nfa,
+            classes,
+            stride,
+            max_states: limits.max_dfa_states,
+        })
+    }
+
+    /// Approximate heap size of the automaton, in bytes.
+    pub(crate) fn memory_usage(&self) -> usize {
+        self.nfa.memory_usage()
+    }
+
+    pub(crate) fn num_nfa_states(&self) -> usize {
+        self.nfa.states().len()
+    }
+}
+
+/// A DFA state's data.
+#[derive(Clone, Debug)]
+struct DState {
+    /// Range into `LexerCache::pool`: the sorted NFA states of this state.
+    set: (u32, u32),
+    /// Range into `LexerCache::pool`: the sorted lexemes that match here.
+    accepts: (u32, u32),
+}
+
+/// The mutable, lazily filled transition table of the lexer DFA.
+#[derive(Clone, Debug)]
+pub(crate) struct LexerCache {
+    trans: Vec<u32>,
+    states: Vec<DState>,
+    pool: Vec<u32>,
+    map: HashMap<Box<[u32]>, u32>,
+    starts: HashMap<Box<[u32]>, u32>,
+    // Scratch for closures.
+    seen: Vec<u32>,
+    stamp: u32,
+    stack: Vec<StateID>,
+    set: Vec<u32>,
+}
+
+impl LexerCache {
+    pub(crate) fn new(lexer: &Lexer) -> LexerCache {
+        let mut c = LexerCache {
+            trans: Vec::new(),
+            states: Vec::new(),
+            pool: Vec::new(),
+            map: HashMap::new(),
+            starts: HashMap::new(),
+            seen: vec![0; lexer.nfa.states().len()],
+            stamp: 0,
+            stack: Vec::new(),
+            set: Vec::new(),
+        };
+        // State 0 is the dead state; its transitions all lead back to it.
+        c.add_state(lexer, Vec::new());
+        c
+    }
+
+    /// Heap bytes used by this cache.
+    pub(crate) fn memory_usage(&self) -> usize {
+        self.trans.capacity() * 4
+            + self.pool.capacity() * 4
+            + self.states.capacity() * std::mem::size_of::<DState>()
+            + self.map.len() * 48
+            + self.starts.len() * 48
+    }
+
+    fn add_state(&mut self, lexer: &Lexer, set: Vec<u32>) -> u32 {
+        let id = self.states.len() as u32;
+        let s0 = self.pool.len() as u32;
+        self.pool.extend_from_slice(&set);
+        let s1 = self.pool.len() as u32;
+        let mut acc: Vec<u32> = set
+            .iter()
+            .filter_map(|&s| match lexer.nfa.state(StateID::new_unchecked(s as usize)) {
+                State::Match { pattern_id } => Some(pattern_id.as_u32()),
+                _ => None,
+            })
+            .collect();
+        acc.sort_unstable();
+        acc.dedup();
+        self.pool.extend_from_slice(&acc);
+        let s2 = self.pool.len() as u32;
+        self.states.push(DState {
+            set: (s0, s1),
+            accepts: (s1, s2),
+        });
+        let fill = if id == DEAD { DEAD } else { UNKNOWN };
+        self.trans.extend(std::iter::repeat_n(fill, lexer.stride));
+        self.map.insert(set.into_boxed_slice(), id);
+        id
+    }
+
+    /// Adds the epsilon closure of `start` to `self.set`.
+    fn closure(&mut self, lexer: &Lexer, start: StateID) {
+        self.stack.push(start);
+        while let Some(id) = self.stack.pop() {
+            let i = id.as_usize();
+            if self.seen[i] == self.stamp {
+                continue;
+            }
+            self.seen[i] = self.stamp;
+            match lexer.nfa.state(id) {
+                State::ByteRange { .. } | State::Sparse(_) | State::Dense(_) | State::Match { .. } => {
+                    self.set.push(i as u32)
+                }
+                State::Union { alternates } => self.stack.extend(alternates.iter().rev()),
+                State::BinaryUnion { alt1, alt2 } => {
+                    self.stack.push(*alt2);
+                    self.stack.push(*alt1);
+                }
+                State::Capture { next, .. } => self.stack.push(*next),
+                // Looks are rejected when the lexer is built.
+                State::Look { .. } | State::Fail => {}
+            }
+        }
+    }
+
+    fn next_stamp(&mut self) {
+        self.stamp = self.stamp.wrapping_add(1);
+        if self.stamp == 0 {
+            self.seen.iter_mut().for_each(|s| *s = 0);
+            self.stamp = 1;
+        }
+    }
+
+    fn intern(&mut self, lexer: &Lexer) -> Result<u32, MaskError> {
+        let mut set = std::mem::take(&mut self.set);
+        set.sort_unstable();
+        if let Some(&id) = self.map.get(set.as_slice()) {
+            set.clear();
+            self.set = set;
+            return Ok(id);
+        }
+        if self.states.len() >= lexer.max_states {
+            self.set = Vec::new();
+            return Err(MaskError::LexerLimit {
+                states: self.states.len(),
+                limit: lexer.max_states,
+            });
+        }
+        let id = self.add_state(lexer, set);
+        Ok(id)
+    }
+
+    /// The DFA state at the start of a lexeme, when the parser allows
+    /// exactly `lexemes` (sorted, deduplicated).
+    pub(crate) fn start(&mut self, lexer: &Lexer, lexemes: &[u32]) -> Result<u32, MaskError> {
+        if let Some(&id) = self.starts.get(lexemes) {
+            return Ok(id);
+        }
+        self.next_stamp();
+        self.set.clear();
+        for &l in lexemes {
+            let pid = regex_automata::PatternID::new_unchecked(l as usize);
+            if let Some(s) = lexer.nfa.start_pattern(pid) {
+                self.closure(lexer, s);
+            }
+        }
+        let id = self.intern(lexer)?;
+        self.starts.insert(lexemes.into(), id);
+        Ok(id)
+    }
+
+    /// The state after reading `byte` in state `s`.
+    #[inline]
+    pub(crate) fn next(&mut self, lexer: &Lexer, s: u32, byte: u8) -> Result<u32, MaskError> {
+        let i = s as usize * lexer.stride + lexer.classes[byte as usize] as usize;
+        let t = self.trans[i];
+        if t != UNKNOWN {
+            return Ok(t);
+        }
+        let t = self.compute(lexer, s, byte)?;
+        self.trans[i] = t;
+        Ok(t)
+    }
+
+    fn compute(&mut self, lexer: &Lexer, s: u32, byte: u8) -> Result<u32, MaskError> {
+        self.next_stamp();
+        self.set.clear();
+        let (a, b) = self.states[s as usize].set;
+        for k in a..b {
+            let id = StateID::new_unchecked(self.pool[k as usize] as usize);
+            let next = match lexer.nfa.state(id) {
+                State::ByteRange { trans } => trans.matches_byte(byte).then_some(trans.next),
+                State::Sparse(t) => t.matches_byte(byte),
+                State::Dense(t) => t.matches_byte(byte),
+                _ => None,
+            };
+            if let Some(n) = next {
+                self.closure(lexer, n);
+            }
+        }
+        self.intern(lexer)
+    }
+
+    /// The lexemes that match completely in state `s` (sorted).
+    #[inline]
+    pub(crate) fn accepts(&self, s: u32) -> &[u32] {
+        let (a, b) = self.states[s as usize].accepts;
+        &self.pool[a as usize..b as usize]
+    }
+
+    /// Number of DFA states built so far.
+    pub(crate) fn num_states(&self) -> usize {
+        self.states.len()
+    }
+}

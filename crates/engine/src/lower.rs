@@ -1,0 +1,413 @@
+//! Lowering the IR into BNF over lexemes.
+//!
+//! The IR is character-level: a GBNF grammar spells JSON strings as
+//! repetitions of character classes. Parsing that with Earley one character
+//! at a time is 100-1000x slower than lexing, so lowering finds the
+//! *regular* parts of the grammar and turns each maximal regular piece into
+//! one lexeme (a regex). A rule is regular when it is not recursive, refers
+//! only to regular rules, and holds no captures or token limits; a regular
+//! rule is inlined into its users' regexes while it is small, and becomes a
+//! lexeme of its own otherwise. Everything else becomes BNF productions.
+//!
+//! Where lexeme boundaries fall does not change the language: the lexer is
+//! non-deterministic (every possible end of a lexeme is tried), so any
+//! partition of the grammar into lexemes accepts exactly the same strings.
+
+use std::collections::HashMap;
+
+use regex_syntax::hir::{Hir, Repetition};
+
+use rein_grammar::{Expr, Grammar, GrammarError, RuleId};
+
+use crate::cfg::{Cfg, CfgBuilder, Sym};
+use crate::compiler::Limits;
+
+/// Counts the nodes of a regex tree (iteratively).
+fn hir_size(h: &Hir) -> usize {
+    let mut n = 0;
+    let mut stack = vec![h];
+    while let Some(h) = stack.pop() {
+        n += 1;
+        stack.extend(h.kind().subs());
+    }
+    n
+}
+
+#[derive(Clone)]
+enum RuleRegex {
+    Unvisited,
+    InProgress,
+    /// The rule's regex, or `None` when the rule is not regular.
+    Done(Option<(Hir, usize)>),
+}
+
+struct Lowerer<'g> {
+    g: &'g Grammar,
+    limits: &'g Limits,
+    rule_regex: Vec<RuleRegex>,
+    b: CfgBuilder,
+    lexeme_ids: HashMap<String, u32>,
+    /// Nonterminal for each IR rule that was lowered to productions.
+    rule_nt: Vec<Option<u32>>,
+    pending: Vec<RuleId>,
+    depth: usize,
+    /// Symbols in productions so far (a size measure).
+    symbols: usize,
+}
+
+/// Lowers `g` into a [`Cfg`].
+pub(crate) fn lower(g: &Grammar, limits: &Limits) -> Result<Cfg, GrammarError> {
+    g.validate().map_err(GrammarError::Invalid)?;
+    if g.rules.len() > limits.max_rules {
+        return Err(GrammarError::Limit {
+            what: "number of rules".into(),
+            value: g.rules.len() as u64,
+            limit: limits.max_rules as u64,
+        });
+    }
+    for r in &g.rules {
+        if r.max_tokens.is_some() {
+            return Err(GrammarError::Invalid(format!(
+                "rule {:?} has a token limit (max_tokens), which this engine does not enforce yet",
+                r.name
+            )));
+        }
+    }
+    let mut l = Lowerer {
+        g,
+        limits,
+        rule_regex: vec![RuleRegex::Unvisited; g.rules.len()],
+        b: CfgBuilder {
+            nt_names: Vec::new(),
+            nt_capture: Vec::new(),
+            alts: Vec::new(),
+            lexemes: Vec::new(),
+        },
+        lexeme_ids: HashMap::new(),
+        rule_nt: vec![None; g.rules.len()],
+        pending: Vec::new(),
+        depth: 0,
+        symbols: 0,
+    };
+    let start = l.rule_nt(g.start);
+    while let Some(r) = l.pending.pop() {
+        let nt = l.rule_nt[r.index()].unwrap_or(0);
+        let expr = &g.rules[r.index()].expr;
+        let alts = l.lower_alts(expr)?;
+        l.set_alts(nt, alts)?;
+    }
+    let name = g
+        .rule(g.start)
+        .map(|r| r.name.clone())
+        .unwrap_or_default();
+    l.b.finish(start).ok_or(GrammarError::EmptyLanguage {
+        name,
+        location: None,
+    })
+}
+
+impl<'g> Lowerer<'g> {
+    /// Sets the productions of `nt`, keeping count of the grammar's size.
+    fn set_alts(&mut self, nt: u32, alts: Vec<Vec<Sym>>) -> Result<(), GrammarError> {
+        self.symbols += alts.iter().map(|a| a.len() + 1).sum::<usize>();
+        if self.symbols > self.limits.max_symbols {
+            return Err(GrammarError::Limit {
+                what: "number of grammar symbols after lowering".into(),
+                value: self.symbols as u64,
+                limit: self.limits.max_symbols as u64,
+            });
+        }
+        self.b.alts[nt as usize] = alts;
+        Ok(())
+    }
+
+    fn enter(&mut self) -> Result<(), GrammarError> {
+        self.depth += 1;
+        if self.depth > self.limits.max_depth {
+            return Err(GrammarError::Limit {
+                what: "grammar nesting depth".into(),
+                value: self.depth as u64,
+                limit: self.limits.max_depth as u64,
+            });
+        }
+        Ok(())
+    }
+
+    /// The nonterminal standing for IR rule `r`, queued for lowering.
+    fn rule_nt(&mut self, r: RuleId) -> u32 {
+        if let Some(nt) = self.rule_nt[r.index()] {
+            return nt;
+        }
+        let name = self.g.rules[r.index()].name.clone();
+        let nt = self.b.new_nt(name, None);
+        self.rule_nt[r.index()] = Some(nt);
+        self.pending.push(r);
+        nt
+    }
+
+    fn lexeme(&mut self, h: Hir) -> Result<Option<Sym>, GrammarError> {
+        if h.properties().maximum_len() == Some(0) {
+            // Only the empty string (or nothing): no lexeme needed.
+            return Ok(None);
+        }
+        if !h.properties().look_set().is_empty() {
+            return Err(GrammarError::Invalid(format!(
+                "regex `{h}` uses look-around assertions, which lexemes cannot have"
+            )));
+        }
+        let key = h.to_string();
+        if let Some(&id) = self.lexeme_ids.get(&key) {
+            return Ok(Some(Sym::lex(id)));
+        }
+        let id = self.b.lexemes.len() as u32;
+        if self.b.lexemes.len() >= self.limits.max_lexemes {
+            return Err(GrammarError::Limit {
+                what: "number of lexemes".into(),
+                value: id as u64 + 1,
+                limit: self.limits.max_lexemes as u64,
+            });
+        }
+        self.b.lexemes.push(h);
+        self.lexeme_ids.insert(key, id);
+        Ok(Some(Sym::lex(id)))
+    }
+
+    /// The regex of rule `r` if it is regular (and small enough to inline
+    /// when `inline_only`).
+    fn rule_hir(&mut self, r: RuleId) -> Result<Option<(Hir, usize)>, GrammarError> {
+        match &self.rule_regex[r.index()] {
+            RuleRegex::Done(x) => return Ok(x.clone()),
+            RuleRegex::InProgress => return Ok(None), // recursive
+            RuleRegex::Unvisited => {}
+        }
+        if self.g.rules[r.index()].max_tokens.is_some() {
+            self.rule_regex[r.index()] = RuleRegex::Done(None);
+            return Ok(None);
+        }
+        self.rule_regex[r.index()] = RuleRegex::InProgress;
+        self.enter()?;
+        let expr = &self.g.rules[r.index()].expr;
+        let h = self.to_hir(expr)?;
+        self.depth -= 1;
+        // A rule found recursive while visiting it may have been marked
+        // done by an inner visit; recursion makes every rule of the cycle
+        // non-regular, which `to_hir` already reported as None.
+        let res = h.map(|h| {
+            let n = hir_size(&h);
+            (h, n)
+        });
+        self.rule_regex[r.index()] = RuleRegex::Done(res.clone());
+        Ok(res)
+    }
+
+    /// The regex for `e` if it is regular, else `None`.
+    fn to_hir(&mut self, e: &Expr) -> Result<Option<Hir>, GrammarError> {
+        self.enter()?;
+        let r = match e {
+            Expr::Empty => Some(Hir::empty()),
+            Expr::Nothing => Some(Hir::fail()),
+            Expr::Literal(s) => Some(Hir::literal(s.as_bytes())),
+            Expr::Regex(h) => Some((**h).clone()),
+            Expr::Rule(r) => match self.rule_hir(*r)? {
+                Some((h, n)) if n <= self.limits.inline_regex_nodes => Some(h),
+                _ => None,
+            },
+            Expr::Seq(parts) => {
+                let mut hs = Vec::with_capacity(parts.len());
+                let mut ok = true;
+                for p in parts {
+                    match self.to_hir(p)? {
+                        Some(h) => hs.push(h),
+                        None => ok = false,
+                    }
+                }
+                ok.then(|| Hir::concat(hs))
+            }
+            Expr::Alt(alts) => {
+                let mut hs = Vec::with_capacity(alts.len());
+                let mut ok = true;
+                for p in alts {
+                    match self.to_hir(p)? {
+                        Some(h) => hs.push(h),
+                        None => ok = false,
+                    }
+                }
+                ok.then(|| Hir::alternation(hs))
+            }
+            Expr::Repeat { expr, min, max } => {
+                self.check_repeat(*min, *max)?;
+                self.to_hir(expr)?.map(|h| {
+                    Hir::repetition(Repetition {
+                        min: *min,
+                        max: *max,
+                        greedy: true,
+                        sub: Box::new(h),
+                    })
+                })
+            }
+            Expr::Capture { .. } => None,
+        };
+        self.depth -= 1;
+        Ok(r)
+    }
+
+    fn check_repeat(&self, min: u32, max: Option<u32>) -> Result<(), GrammarError> {
+        let bound = max.unwrap_or(min).max(min);
+        if bound > self.limits.max_repeat {
+            return Err(GrammarError::Limit {
+                what: "repetition bound".into(),
+                value: bound as u64,
+                limit: self.limits.max_repeat as u64,
+            });
+        }
+        if let Some(max) = max {
+            if max < min {
+                return Err(GrammarError::Invalid(format!(
+                    "repetition {{{min},{max}}} has its maximum below its minimum"
+                )));
+            }
+        }
+        Ok(())
+    }
+
+    /// Lowers `e` to alternatives of symbol sequences.
+    fn lower_alts(&mut self, e: &Expr) -> Result<Vec<Vec<Sym>>, GrammarError> {
+        if let Some(h) = self.to_hir(e)? {
+            if h.properties().minimum_len().is_none() {
+                return Ok(Vec::new());
+            }
+            return Ok(vec![self.lexeme(h)?.into_iter().collect()]);
+        }
+        self.enter()?;
+        let r = match e {
+            Expr::Alt(alts) => {
+                // Regular alternatives share one lexeme; others lower on
+                // their own.
+                let mut regular = Vec::new();
+                let mut out = Vec::new();
+                for a in alts {
+                    match self.to_hir(a)? {
+                        Some(h) => regular.push(h),
+                        None => out.extend(self.lower_alts(a)?),
+                    }
+                }
+                if !regular.is_empty() {
+                    let h = Hir::alternation(regular);
+                    if h.properties().minimum_len().is_some() {
+                        out.push(self.lexeme(h)?.into_iter().collect());
+                    }
+                }
+                out
+            }
+            _ => vec![self.lower_seq(e)?],
+        };
+        self.depth -= 1;
+        Ok(r)
+    }
+
+    /// Lowers `e` to one symbol sequence (creating nonterminals as needed).
+    fn lower_seq(&mut self, e: &Expr) -> Result<Vec<Sym>, GrammarError> {
+        let parts: &[Expr] = match e {
+            Expr::Seq(parts) => parts,
+            _ => std::slice::from_ref(e),
+        };
+        let mut out = Vec::new();
+        let mut run: Vec<Hir> = Vec::new();
+        for p in parts {
+            match self.to_hir(p)? {
+                Some(h) => run.push(h),
+                None => {
+                    if !run.is_empty() {
+                        let h = Hir::concat(std::mem::take(&mut run));
+                        out.extend(self.lexeme(h)?);
+                    }
+                    out.push(self.symbol(p)?);
+                }
+            }
+        }
+        if !run.is_empty() {
+            out.extend(self.lexeme(Hir::concat(run))?);
+        }
+        Ok(out)
+    }
+
+    /// A single symbol standing for non-regular `e`.
+    fn symbol(&mut self, e: &Expr) -> Result<Sym, GrammarError> {
+        self.enter()?;
+        let s = match e {
+            Expr::Rule(r) => Sym::nt(self.rule_nt(*r)),
+            Expr::Capture { name, expr } => {
+                let nt = self.b.new_nt(format!("capture:{name}"), Some(name.clone()));
+                let alts = self.lower_alts(expr)?;
+                self.set_alts(nt, alts)?;
+                Sym::nt(nt)
+            }
+            Expr::Repeat { expr, min, max } => {
+                self.check_repeat(*min, *max)?;
+                let x = self.symbol_or_lexeme(expr)?;
+                self.repeat(x, *min, *max)?
+            }
+            _ => {
+                let nt = self.b.new_nt("group".into(), None);
+                let alts = self.lower_alts(e)?;
+                self.set_alts(nt, alts)?;
+                Sym::nt(nt)
+            }
+        };
+        self.depth -= 1;
+        Ok(s)
+    }
+
+    /// A symbol for `e` whether it is regular or not; `None` stands for
+    /// the empty string.
+    fn symbol_or_lexeme(&mut self, e: &Expr) -> Result<Option<Sym>, GrammarError> {
+        match self.to_hir(e)? {
+            Some(h) => {
+                if h.properties().minimum_len().is_none() {
+                    // Matches nothing: a nonterminal with no productions.
+                    let nt = self.b.new_nt("nothing".into(), None);
+                    return Ok(Some(Sym::nt(nt)));
+                }
+                self.lexeme(h)
+            }
+            None => self.symbol(e).map(Some),
+        }
+    }
+
+    /// A nonterminal deriving `x{min,max}`.
+    fn repeat(&mut self, x: Option<Sym>, min: u32, max: Option<u32>) -> Result<Sym, GrammarError> {
+        let nt = self.b.new_nt("repeat".into(), None);
+        let Some(x) = x else {
+            // Repeating the empty string.
+            self.set_alts(nt, vec![vec![]])?;
+            return Ok(Sym::nt(nt));
+        };
+        let mut alts: Vec<Vec<Sym>>;
+        match max {
+            None => {
+                // star ::= ε | star x ; nt ::= x^min star
+                let star = self.b.new_nt("star".into(), None);
+                self.set_alts(star, vec![vec![], vec![Sym::nt(star), x]])?;
+                let mut seq = vec![x; min as usize];
+                seq.push(Sym::nt(star));
+                alts = vec![seq];
+            }
+            Some(max) => {
+                // opt_k ::= ε | x opt_{k-1}, nested (max - min) deep.
+                let mut tail: Option<Sym> = None;
+                for _ in min..max {
+                    let opt = self.b.new_nt("optional".into(), None);
+                    let mut more = vec![x];
+                    more.extend(tail);
+                    self.set_alts(opt, vec![vec![], more])?;
+                    tail = Some(Sym::nt(opt));
+                }
+                let mut seq = vec![x; min as usize];
+                seq.extend(tail);
+                alts = vec![seq];
+            }
+        }
+        self.set_alts(nt, std::mem::take(&mut alts))?;
+        Ok(Sym::nt(nt))
+    }
+}

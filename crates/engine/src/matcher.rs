@@ -1,0 +1,402 @@
+//! The per-sequence matcher: token masks, commits, rollback, fast-forward.
+
+use std::sync::Arc;
+
+use rein_vocab::{TokenId, Vocabulary};
+
+use crate::compiler::CompiledGrammar;
+use crate::error::MaskError;
+use crate::lexer::LexerCache;
+use crate::mask::TokenMask;
+use crate::parser::{Chart, Scan};
+
+/// The state before one committed token, to roll back to.
+#[derive(Clone, Debug)]
+struct Snapshot {
+    rows: usize,
+    live: Vec<Scan>,
+    accepting: bool,
+    pos: usize,
+}
+
+/// Matches one output sequence against a [`CompiledGrammar`].
+///
+/// The sampling loop calls, per step:
+/// 1. [`forced_tokens`](Matcher::forced_tokens) — if the grammar forces
+///    the next bytes, feed these tokens without sampling (commit each);
+/// 2. [`compute_mask`](Matcher::compute_mask) — the allowed tokens (the hot
+///    path: a depth-first walk of the token trie, skipping every subtree
+///    the lexer rules out);
+/// 3. [`commit`](Matcher::commit) the sampled token (an error, with the
+///    state unchanged, if the token was not allowed);
+/// 4. stop when [`is_finished`](Matcher::is_finished).
+///
+/// [`rollback`](Matcher::rollback) undoes committed tokens (speculative
+/// decoding, token healing). A matcher is cheap to create and owns its lexer
+/// cache, so matchers of one grammar never contend.
+#[derive(Clone, Debug)]
+pub struct Matcher {
+    g: Arc<CompiledGrammar>,
+    cache: LexerCache,
+    chart: Chart,
+    /// Live scans are `chart.scans[..live]`.
+    live: usize,
+    accepting: bool,
+    finished: bool,
+    pos: usize,
+    history: Vec<Snapshot>,
+}
+
+impl Matcher {
+    /// A matcher at the start of the output.
+    pub fn new(g: Arc<CompiledGrammar>) -> Matcher {
+        let cache = g.initial.cache.clone();
+        let mut chart = g.initial.chart.clone();
+        let accepting = chart.rows.first().is_some_and(|r| r.accepting);
+        chart.scans.clear();
+        chart.scans.extend(chart.initial_scan());
+        let live = chart.scans.len();
+        Matcher {
+            g,
+            cache,
+            chart,
+            live,
+            accepting,
+            finished: false,
+            pos: 0,
+            history: Vec::new(),
+        }
+    }
+
+    /// The compiled grammar.
+    pub fn grammar(&self) -> &Arc<CompiledGrammar> {
+        &self.g
+    }
+
+    fn vocab(&self) -> &Vocabulary {
+        &self.g.vocab
+    }
+
+    /// True when the output so far is a complete sentence of the grammar
+    /// (so EOS is allowed).
+    pub fn is_accepting(&self) -> bool {
+        self.accepting
+    }
+
+    /// True when nothing more can be generated: an EOS token was committed,
+    /// or the output is complete and the grammar allows no continuation.
+    pub fn is_finished(&self) -> bool {
+        self.finished || (self.accepting && self.live == 0)
+    }
+
+    /// Number of committed tokens.
+    pub fn num_tokens(&self) -> usize {
+        self.history.len()
+    }
+
+    /// Bytes of output committed so far.
+    pub fn num_bytes(&self) -> usize {
+        self.pos
+    }
+
+    fn snapshot(&self) -> Snapshot {
+        Snapshot {
+            rows: self.chart.rows.len(),
+            live: self.chart.scans[..self.live].to_vec(),
+            accepting: self.accepting,
+            pos: self.pos,
+        }
+    }
+
+    fn restore(&mut self, s: &Snapshot) {
+        self.chart.truncate(s.rows, 0);
+        self.chart.scans.extend_from_slice(&s.live);
+        self.live = s.live.len();
+        self.accepting = s.accepting;
+        self.pos = s.pos;
+    }
+
+    /// Reads bytes into the live state. On failure returns the index of the
+    /// first byte that does not fit, with the state partly advanced (the
+    /// caller restores a snapshot).
+    fn feed(&mut self, bytes: &[u8]) -> Result<Result<(), usize>, MaskError> {
+        let g = &*self.g;
+        let budget = g.limits.max_items_per_step;
+        let work0 = self.chart.work;
+        for (i, &b) in bytes.iter().enumerate() {
+            let from = (0, self.live);
+            let step = self
+                .chart
+                .step(&g.cfg, &g.lexer, &mut self.cache, from, b)?;
+            self.chart.scans.drain(..self.live);
+            self.live = self.chart.scans.len();
+            self.accepting = step.accepting;
+            self.pos += 1;
+            if self.live == 0 && !(step.accepting && i + 1 == bytes.len()) {
+                return Ok(Err(i));
+            }
+            if self.chart.work - work0 > budget {
+                return Err(MaskError::WorkBudget { limit: budget });
+            }
+        }
+        Ok(Ok(()))
+    }
+
+    /// Advances by token `t`. If `t` is not allowed, returns an error and
+    /// leaves the matcher unchanged.
+    pub fn commit(&mut self, t: TokenId) -> Result<(), MaskError> {
+        if self.finished {
+            return Err(MaskError::Finished);
+        }
+        let n = self.vocab().len();
+        if t.0 as usize >= n {
+            return Err(MaskError::TokenOutOfRange {
+                token: t.0,
+                vocab_size: n,
+            });
+        }
+        let snap = self.snapshot();
+        if self.vocab().is_eos(t) {
+            if !self.accepting {
+                return Err(self.not_allowed(t, self.pos));
+            }
+            self.history.push(snap);
+            self.finished = true;
+            return Ok(());
+        }
+        let g = self.g.clone();
+        let bytes = g.vocab.token_bytes(t);
+        if bytes.is_empty() || g.vocab.is_special(t) {
+            return Err(self.not_allowed(t, self.pos));
+        }
+        match self.feed(bytes) {
+            Ok(Ok(())) => {
+                self.history.push(snap);
+                Ok(())
+            }
+            Ok(Err(i)) => {
+                self.restore(&snap);
+                Err(self.not_allowed(t, snap.pos + i))
+            }
+            Err(e) => {
+                self.restore(&snap);
+                Err(e)
+            }
+        }
+    }
+
+    /// Advances by text (bytes) that is not tied to tokens, e.g. to check a
+    /// whole document. On failure returns the byte offset (in the whole
+    /// output) of the first byte that does not fit; the matcher is left
+    /// unchanged. Cannot be rolled back token by token.
+    pub fn commit_bytes(&mut self, bytes: &[u8]) -> Result<Result<(), usize>, MaskError> {
+        if self.finished {
+            return Err(MaskError::Finished);
+        }
+        let snap = self.snapshot();
+        match self.feed(bytes) {
+            Ok(Ok(())) => {
+                self.history.clear();
+                Ok(Ok(()))
+            }
+            Ok(Err(i)) => {
+                self.restore(&snap);
+                Ok(Err(snap.pos + i))
+            }
+            Err(e) => {
+                self.restore(&snap);
+                Err(e)
+            }
+        }
+    }
+
+    fn not_allowed(&self, t: TokenId, offset: usize) -> MaskError {
+        MaskError::TokenNotAllowed {
+            token: t.0,
+            text: String::from_utf8_lossy(self.vocab().token_bytes(t)).into_owned(),
+            offset,
+        }
+    }
+
+    /// Undoes the last `n` committed tokens.
+    pub fn rollback(&mut self, n: usize) -> Result<(), MaskError> {
+        if n > self.history.len() {
+            return Err(MaskError::Rollback {
+                requested: n,
+                available: self.history.len(),
+            });
+        }
+        if n == 0 {
+            return Ok(());
+        }
+        let at = self.history.len() - n;
+        let snap = self.history[at].clone();
+        self.history.truncate(at);
+        self.restore(&snap);
+        self.finished = false;
+        Ok(())
+    }
+
+    /// Computes the set of allowed tokens into `mask` (whose width must be
+    /// the vocabulary's length; a wider or narrower mask is resized).
+    ///
+    /// Cost: one lexer transition per trie node visited (dead subtrees are
+    /// skipped whole), plus Earley work where a token crosses a lexeme
+    /// boundary.
+    pub fn compute_mask(&mut self, mask: &mut TokenMask) -> Result<(), MaskError> {
+        let g = self.g.clone();
+        let vocab = &*g.vocab;
+        if mask.len() != vocab.len() {
+            *mask = TokenMask::new(vocab.len());
+        } else {
+            mask.clear();
+        }
+        if self.finished {
+            return Ok(());
+        }
+        if self.accepting {
+            for &e in vocab.eos_tokens() {
+                mask.allow(e);
+            }
+        }
+        if self.live == 0 {
+            return Ok(());
+        }
+        let trie = vocab.trie();
+        let base_rows = self.chart.rows.len();
+        let budget = g.limits.max_items_per_step;
+        let work0 = self.chart.work;
+
+        #[derive(Clone, Copy)]
+        struct Frame {
+            scans: (usize, usize),
+            rows: usize,
+            end: usize,
+        }
+        let mut frames: Vec<Frame> = vec![Frame {
+            scans: (0, self.live),
+            rows: base_rows,
+            end: trie.num_nodes(),
+        }];
+        let mut i = 1;
+        let n = trie.num_nodes();
+        let result = (|| {
+            while i < n {
+                while frames.last().is_some_and(|t| i >= t.end) {
+                    if let Some(top) = frames.pop() {
+                        self.chart.truncate(top.rows, top.scans.0);
+                    }
+                }
+                let Some(&parent) = frames.last() else { break };
+                let b = trie.node_byte(i);
+                let start = self.chart.scans.len();
+                let rows = self.chart.rows.len();
+                let step = self
+                    .chart
+                    .step(&g.cfg, &g.lexer, &mut self.cache, parent.scans, b)?;
+                let alive = self.chart.scans.len() > start;
+                if alive || step.accepting {
+                    if let Some(t) = trie.node_token(i) {
+                        mask.allow(t);
+                        for &d in trie.node_duplicates(i) {
+                            mask.allow(d);
+                        }
+                    }
+                }
+                if alive {
+                    frames.push(Frame {
+                        scans: (start, self.chart.scans.len()),
+                        rows,
+                        end: trie.subtree_end(i),
+                    });
+                    i += 1;
+                } else {
+                    self.chart.truncate(rows, start);
+                    i = trie.subtree_end(i);
+                }
+                if self.chart.work - work0 > budget {
+                    return Err(MaskError::WorkBudget { limit: budget });
+                }
+            }
+            Ok(())
+        })();
+        self.chart.truncate(base_rows, self.live);
+        result
+    }
+
+    /// Bytes the grammar forces next (up to `max` of them): while exactly
+    /// one byte can follow and the output is not complete, that byte.
+    pub fn forced_bytes(&mut self, max: usize) -> Result<Vec<u8>, MaskError> {
+        let snap = self.snapshot();
+        let mut out = Vec::new();
+        let res = (|| {
+            while out.len() < max && !self.accepting && self.live > 0 {
+                let mut only = None;
+                for b in 0..=255u8 {
+                    let start = self.chart.scans.len();
+                    let rows = self.chart.rows.len();
+                    let g = &*self.g;
+                    let step = self
+                        .chart
+                        .step(&g.cfg, &g.lexer, &mut self.cache, (0, self.live), b)?;
+                    let ok = self.chart.scans.len() > start || step.accepting;
+                    self.chart.truncate(rows, start);
+                    if ok {
+                        if only.is_some() {
+                            only = None;
+                            break;
+                        }
+                        only = Some(b);
+                    }
+                }
+                let Some(b) = only else { break };
+                match self.feed(&[b])? {
+                    Ok(()) => out.push(b),
+                    Err(_) => break,
+                }
+            }
+            Ok(())
+        })();
+        self.restore(&snap);
+        res.map(|()| out)
+    }
+
+    /// Tokens to feed without sampling because the grammar forces their
+    /// bytes, tokenized as the model's tokenizer would. The last token of
+    /// the forced text is held back unless the grammar ends right there,
+    /// since the free text after it could merge with it into another token.
+    /// `None` when nothing is forced (or on an internal limit: not
+    /// fast-forwarding is always safe).
+    pub fn forced_tokens(&mut self) -> Option<Vec<TokenId>> {
+        let bytes = self.forced_bytes(1024).ok()?;
+        if bytes.is_empty() {
+            return None;
+        }
+        let valid = match std::str::from_utf8(&bytes) {
+            Ok(s) => s,
+            Err(e) => std::str::from_utf8(&bytes[..e.valid_up_to()]).ok()?,
+        };
+        let mut toks = self.vocab().encode(valid).ok()?;
+        // Does the grammar end right after the forced bytes?
+        let ends = valid.len() == bytes.len() && {
+            let snap = self.snapshot();
+            let ok = matches!(self.feed(&bytes), Ok(Ok(()))) && self.accepting && self.live == 0;
+            self.restore(&snap);
+            ok
+        };
+        if !ends {
+            toks.pop();
+        }
+        // Keep the prefix that the matcher accepts token by token.
+        let mut keep = 0;
+        for &t in &toks {
+            if self.commit(t).is_err() {
+                break;
+            }
+            keep += 1;
+        }
+        let _ = self.rollback(keep);
+        toks.truncate(keep);
+        (!toks.is_empty()).then_some(toks)
+    }
+}

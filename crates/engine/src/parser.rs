@@ -1,0 +1,284 @@
+//! An Earley parser over lexemes, driven one byte at a time.
+//!
+//! The parse state is a stack of Earley *rows*, one per lexeme boundary, and
+//! a small set of *scans*: lexemes in progress, each a (row where it
+//! started, lexer DFA state) pair. Reading a byte advances every scan; a
+//! scan whose DFA state now matches some of its lexemes completes them,
+//! which creates a new row (Earley completion and prediction), and the new
+//! row starts a scan of its own for the lexemes it expects. Scans that
+//! could still go on are kept as well, so lexing is non-deterministic: the
+//! language accepted is exactly the grammar's, with no longest-match
+//! surprises.
+//!
+//! Rows and items live in flat vectors that only grow at the end, so
+//! undoing work (rollback, and backtracking in the token-trie walk) is a
+//! truncation.
+
+use std::collections::HashSet;
+
+use crate::cfg::{Cfg, Next};
+use crate::error::MaskError;
+use crate::lexer::{Lexer, LexerCache, DEAD};
+
+/// An Earley item: a dotted rule and the row where its production started.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct Item {
+    pub(crate) dot: u32,
+    pub(crate) origin: u32,
+}
+
+/// A row of the Earley chart (the items at one lexeme boundary).
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Row {
+    pub(crate) items: (u32, u32),
+    /// Lexer state at the start of a lexeme here, or `DEAD` if the row
+    /// expects no lexeme.
+    pub(crate) start: u32,
+    /// The whole input so far is a sentence of the grammar.
+    pub(crate) accepting: bool,
+}
+
+/// A lexeme in progress.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Scan {
+    pub(crate) row: u32,
+    pub(crate) state: u32,
+}
+
+/// The chart: rows, items and scans, plus scratch space.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct Chart {
+    pub(crate) rows: Vec<Row>,
+    pub(crate) items: Vec<Item>,
+    /// Scans; callers keep the live ones as a range of this vector.
+    pub(crate) scans: Vec<Scan>,
+    seen: HashSet<Item>,
+    predicted: Vec<u32>,
+    predicted_stamp: u32,
+    allowed: Vec<u32>,
+    completions: Vec<Scan>,
+    /// Earley items created so far (a work measure).
+    pub(crate) work: u64,
+}
+
+/// What happened when a byte was read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Step {
+    /// A new row was pushed at this byte.
+    pub(crate) new_row: bool,
+    /// ... and it is accepting.
+    pub(crate) accepting: bool,
+}
+
+impl Chart {
+    /// A chart holding the start row; returns it with the start scans
+    /// pushed.
+    pub(crate) fn new(cfg: &Cfg, lexer: &Lexer, cache: &mut LexerCache) -> Result<Chart, MaskError> {
+        let mut c = Chart {
+            predicted: vec![0; cfg.num_nts()],
+            ..Chart::default()
+        };
+        let kernel = [Item {
+            dot: cfg.start_dot(),
+            origin: 0,
+        }];
+        c.push_row(cfg, lexer, cache, &kernel)?;
+        Ok(c)
+    }
+
+    /// The live scans at the start of the chart (before any byte).
+    pub(crate) fn initial_scan(&self) -> Option<Scan> {
+        let row = self.rows.first()?;
+        (row.start != DEAD).then_some(Scan {
+            row: 0,
+            state: row.start,
+        })
+    }
+
+    fn row_items(&self, row: u32) -> &[Item] {
+        let (a, b) = self.rows[row as usize].items;
+        &self.items[a as usize..b as usize]
+    }
+
+    /// Closes `kernel` into a new row (prediction and completion).
+    fn push_row(
+        &mut self,
+        cfg: &Cfg,
+        lexer: &Lexer,
+        cache: &mut LexerCache,
+        kernel: &[Item],
+    ) -> Result<(), MaskError> {
+        let j = self.rows.len() as u32;
+        let first = self.items.len();
+        self.seen.clear();
+        self.allowed.clear();
+        self.predicted_stamp = self.predicted_stamp.wrapping_add(1);
+        if self.predicted_stamp == 0 {
+            self.predicted.iter_mut().for_each(|p| *p = 0);
+            self.predicted_stamp = 1;
+        }
+        for &it in kernel {
+            if self.seen.insert(it) {
+                self.items.push(it);
+            }
+        }
+        let accept_dot = cfg.accept_dot();
+        let mut accepting = false;
+        let mut i = first;
+        while i < self.items.len() {
+            let it = self.items[i];
+            i += 1;
+            match cfg.dot_next[it.dot as usize] {
+                Next::Nt(a) => {
+                    if self.predicted[a as usize] != self.predicted_stamp {
+                        self.predicted[a as usize] = self.predicted_stamp;
+                        for p in cfg.prods_of(a) {
+                            let new = Item {
+                                dot: cfg.prods[p].dot_base,
+                                origin: j,
+                            };
+                            if self.seen.insert(new) {
+                                self.items.push(new);
+                            }
+                        }
+                    }
+                    if cfg.nt_nullable[a as usize] {
+                        let new = Item {
+                            dot: it.dot + 1,
+                            origin: it.origin,
+                        };
+                        if self.seen.insert(new) {
+                            self.items.push(new);
+                        }
+                    }
+                }
+                Next::Lex(l) => {
+                    self.allowed.push(l);
+                    if cfg.lex_nullable[l as usize] {
+                        let new = Item {
+                            dot: it.dot + 1,
+                            origin: it.origin,
+                        };
+                        if self.seen.insert(new) {
+                            self.items.push(new);
+                        }
+                    }
+                }
+                Next::Complete => {
+                    if it.dot == accept_dot && it.origin == 0 {
+                        accepting = true;
+                    }
+                    if it.origin == j {
+                        // An empty derivation within this row: the nullable
+                        // rule above already advanced its users.
+                        continue;
+                    }
+                    let lhs = cfg.dot_lhs[it.dot as usize];
+                    let (a, b) = self.rows[it.origin as usize].items;
+                    for k in a..b {
+                        let parent = self.items[k as usize];
+                        if cfg.dot_next[parent.dot as usize] == Next::Nt(lhs) {
+                            let new = Item {
+                                dot: parent.dot + 1,
+                                origin: parent.origin,
+                            };
+                            if self.seen.insert(new) {
+                                self.items.push(new);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        self.work += (self.items.len() - first) as u64;
+        self.allowed.sort_unstable();
+        self.allowed.dedup();
+        let start = if self.allowed.is_empty() {
+            DEAD
+        } else {
+            cache.start(lexer, &self.allowed)?
+        };
+        self.rows.push(Row {
+            items: (first as u32, self.items.len() as u32),
+            start,
+            accepting,
+        });
+        Ok(())
+    }
+
+    /// Reads `byte` in the scans `self.scans[from.0..from.1]`, pushing the
+    /// resulting scans at the end of `self.scans` (and a row, if some
+    /// lexeme completed).
+    pub(crate) fn step(
+        &mut self,
+        cfg: &Cfg,
+        lexer: &Lexer,
+        cache: &mut LexerCache,
+        from: (usize, usize),
+        byte: u8,
+    ) -> Result<Step, MaskError> {
+        self.completions.clear();
+        for i in from.0..from.1 {
+            let sc = self.scans[i];
+            let s = cache.next(lexer, sc.state, byte)?;
+            if s == DEAD {
+                continue;
+            }
+            let next = Scan {
+                row: sc.row,
+                state: s,
+            };
+            self.scans.push(next);
+            if !cache.accepts(s).is_empty() {
+                self.completions.push(next);
+            }
+        }
+        if self.completions.is_empty() {
+            return Ok(Step {
+                new_row: false,
+                accepting: false,
+            });
+        }
+        let mut kernel = Vec::new();
+        for c in 0..self.completions.len() {
+            let sc = self.completions[c];
+            let acc = cache.accepts(sc.state);
+            for it in self.row_items(sc.row) {
+                if let Next::Lex(l) = cfg.dot_next[it.dot as usize] {
+                    if acc.binary_search(&l).is_ok() {
+                        kernel.push(Item {
+                            dot: it.dot + 1,
+                            origin: it.origin,
+                        });
+                    }
+                }
+            }
+        }
+        self.push_row(cfg, lexer, cache, &kernel)?;
+        let row = *self.rows.last().unwrap_or(&Row {
+            items: (0, 0),
+            start: DEAD,
+            accepting: false,
+        });
+        if row.start != DEAD {
+            self.scans.push(Scan {
+                row: self.rows.len() as u32 - 1,
+                state: row.start,
+            });
+        }
+        Ok(Step {
+            new_row: true,
+            accepting: row.accepting,
+        })
+    }
+
+    /// Drops rows, items and scans beyond the given lengths.
+    pub(crate) fn truncate(&mut self, rows: usize, scans: usize) {
+        if rows < self.rows.len() {
+            let items = self.rows[rows].items.0 as usize;
+            self.items.truncate(items);
+            self.rows.truncate(rows);
+        }
+        self.scans.truncate(scans);
+    }
+}

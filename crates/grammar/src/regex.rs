@@ -1,0 +1,232 @@
+//! The regex front-end: Rust regex syntax, matched against the whole output.
+//!
+//! ```
+//! let g = rein_grammar::regex::parse(r"[0-9]{3}-[0-9]{4}").unwrap();
+//! assert_eq!(g.rules.len(), 1);
+//! ```
+//!
+//! Anchors at the very start (`^`, `\A`) and end (`$`, `\z`) are accepted and
+//! mean nothing more, since the whole output is matched anyway. Any other
+//! look-around (word boundaries, anchors in the middle) and the constructs
+//! the `regex` crate rejects (look-ahead, backreferences) are errors with the
+//! position of the construct.
+
+use regex_syntax::ast::{self, Ast};
+use regex_syntax::hir::{Hir, HirKind, Look};
+
+use crate::error::{GrammarError, Location};
+use crate::ir::{Expr, Grammar};
+
+/// Options for [`parse_with`].
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// Maximum nesting depth of the pattern (guards the parser's stack).
+    pub nest_limit: u32,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config { nest_limit: 250 }
+    }
+}
+
+/// Parses `pattern` into a grammar whose start rule matches exactly the
+/// strings the regex matches as a whole.
+pub fn parse(pattern: &str) -> Result<Grammar, GrammarError> {
+    parse_with(pattern, &Config::default())
+}
+
+/// [`parse`] with options.
+pub fn parse_with(pattern: &str, config: &Config) -> Result<Grammar, GrammarError> {
+    let hir = parse_hir(pattern, config)?;
+    Ok(Grammar::from_expr(Expr::regex(hir)))
+}
+
+/// Parses `pattern` into an anchored HIR (see the module docs on anchors).
+pub fn parse_hir(pattern: &str, config: &Config) -> Result<Hir, GrammarError> {
+    let ast = ast::parse::ParserBuilder::new()
+        .nest_limit(config.nest_limit)
+        .build()
+        .parse(pattern)
+        .map_err(|e| ast_error(pattern, &e))?;
+    let hir = regex_syntax::hir::translate::TranslatorBuilder::new()
+        .unicode(true)
+        .utf8(true)
+        .build()
+        .translate(pattern, &ast)
+        .map_err(|e| {
+            syntax_error(
+                pattern,
+                e.span().start.offset,
+                e.kind().to_string(),
+                is_unsupported_hir(e.kind()),
+            )
+        })?;
+    let hir = strip_outer_anchors(hir);
+    if !hir.properties().look_set().is_empty() {
+        let offset = first_assertion(&ast, pattern.len()).unwrap_or(0);
+        return Err(GrammarError::Unsupported {
+            message: "look-around assertions (word boundaries, anchors not at the very start \
+                      or end) are not supported: the regex is matched against the whole output"
+                .into(),
+            location: Location::at(pattern, offset),
+        });
+    }
+    Ok(hir)
+}
+
+fn ast_error(pattern: &str, e: &ast::Error) -> GrammarError {
+    use ast::ErrorKind as K;
+    let unsupported = matches!(
+        e.kind(),
+        K::UnsupportedLookAround | K::UnsupportedBackreference
+    );
+    syntax_error(
+        pattern,
+        e.span().start.offset,
+        e.kind().to_string(),
+        unsupported,
+    )
+}
+
+fn is_unsupported_hir(kind: &regex_syntax::hir::ErrorKind) -> bool {
+    use regex_syntax::hir::ErrorKind as K;
+    matches!(kind, K::UnicodeNotAllowed | K::InvalidUtf8)
+}
+
+fn syntax_error(pattern: &str, offset: usize, message: String, unsupported: bool) -> GrammarError {
+    let location = Location::at(pattern, offset);
+    if unsupported {
+        GrammarError::Unsupported { message, location }
+    } else {
+        GrammarError::Syntax { message, location }
+    }
+}
+
+fn is_start(l: &Look) -> bool {
+    matches!(l, Look::Start | Look::StartLF | Look::StartCRLF)
+}
+
+fn is_end(l: &Look) -> bool {
+    matches!(l, Look::End | Look::EndLF | Look::EndCRLF)
+}
+
+/// Removes start anchors at the beginning and end anchors at the end of the
+/// pattern (also inside top-level alternatives and groups).
+fn strip_outer_anchors(hir: Hir) -> Hir {
+    strip(hir, true, true)
+}
+
+fn strip(hir: Hir, at_start: bool, at_end: bool) -> Hir {
+    match hir.into_kind() {
+        HirKind::Look(l) if (at_start && is_start(&l)) || (at_end && is_end(&l)) => Hir::empty(),
+        HirKind::Concat(subs) => {
+            let n = subs.len();
+            let subs = subs
+                .into_iter()
+                .enumerate()
+                .map(|(i, h)| {
+                    // An anchor after another anchor or an empty piece is
+                    // still at the start; keep it simple and only look at
+                    // the first and last pieces.
+                    strip(h, at_start && i == 0, at_end && i + 1 == n)
+                })
+                .collect();
+            Hir::concat(subs)
+        }
+        HirKind::Alternation(subs) => Hir::alternation(
+            subs.into_iter()
+                .map(|h| strip(h, at_start, at_end))
+                .collect(),
+        ),
+        HirKind::Capture(mut c) => {
+            let sub = std::mem::replace(&mut c.sub, Box::new(Hir::empty()));
+            c.sub = Box::new(strip(*sub, at_start, at_end));
+            Hir::capture(c)
+        }
+        kind => rebuild(kind),
+    }
+}
+
+fn rebuild(kind: HirKind) -> Hir {
+    match kind {
+        HirKind::Empty => Hir::empty(),
+        HirKind::Literal(l) => Hir::literal(l.0),
+        HirKind::Class(c) => Hir::class(c),
+        HirKind::Look(l) => Hir::look(l),
+        HirKind::Repetition(r) => Hir::repetition(r),
+        HirKind::Capture(c) => Hir::capture(c),
+        HirKind::Concat(v) => Hir::concat(v),
+        HirKind::Alternation(v) => Hir::alternation(v),
+    }
+}
+
+/// Byte offset of the first assertion that is not at either end of the
+/// pattern (those were stripped), for error messages.
+fn first_assertion(ast: &Ast, len: usize) -> Option<usize> {
+    let mut stack = vec![ast];
+    let mut spans = Vec::new();
+    while let Some(a) = stack.pop() {
+        match a {
+            Ast::Assertion(x) => spans.push((x.span.start.offset, x.span.end.offset)),
+            Ast::Repetition(r) => stack.push(&r.ast),
+            Ast::Group(g) => stack.push(&g.ast),
+            Ast::Alternation(alt) => stack.extend(alt.asts.iter()),
+            Ast::Concat(c) => stack.extend(c.asts.iter()),
+            _ => {}
+        }
+    }
+    spans.sort_unstable();
+    spans
+        .iter()
+        .find(|&&(s, e)| s != 0 && e != len)
+        .or(spans.first())
+        .map(|&(s, _)| s)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn anchors_at_ends_are_accepted() {
+        assert!(parse("^abc$").is_ok());
+        assert!(parse(r"\Aabc\z").is_ok());
+        assert!(parse("^a|^b$").is_ok());
+    }
+
+    #[test]
+    fn word_boundary_is_located() {
+        let e = parse(r"ab\bc").unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("1:3"), "{msg}");
+        assert!(msg.contains("look-around"), "{msg}");
+    }
+
+    #[test]
+    fn lookahead_is_unsupported_with_position() {
+        let e = parse(r"a(?=b)").unwrap_err();
+        assert!(matches!(e, GrammarError::Unsupported { .. }), "{e}");
+        assert!(e.to_string().contains("1:2"), "{e}");
+    }
+
+    #[test]
+    fn backreference_is_unsupported() {
+        let e = parse(r"(a)\1").unwrap_err();
+        assert!(matches!(e, GrammarError::Unsupported { .. }), "{e}");
+    }
+
+    #[test]
+    fn syntax_error_has_caret() {
+        let e = parse("ab(c").unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains('^'), "{msg}");
+        assert!(matches!(e, GrammarError::Syntax { .. }));
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_crash() {
+        let p = "(".repeat(100_000) + &")".repeat(100_000);
+        assert!(parse(&p).is_err());
+    }
+}
