@@ -96,7 +96,8 @@ impl Compiler {
         let cfg = lower(g, limits)?;
         let lexer = Lexer::new(&cfg.lexemes, limits).map_err(GrammarError::Invalid)?;
         let mut cache = LexerCache::new(&lexer);
-        let chart = Chart::new(&cfg, &lexer, &mut cache).map_err(|e| GrammarError::Invalid(e.to_string()))?;
+        let chart = Chart::new(&cfg, &lexer, &mut cache)
+            .map_err(|e| GrammarError::Invalid(e.to_string()))?;
         Ok(CompiledGrammar {
             vocab: self.vocab.clone(),
             cfg,

@@ -9,7 +9,9 @@
 pub enum MaskError {
     /// `commit` was given a token the mask does not allow. The matcher is
     /// left as it was.
-    #[error("token {token} ({text:?}) is not allowed here: the output stops matching at byte {offset}")]
+    #[error(
+        "token {token} ({text:?}) is not allowed here: the output stops matching at byte {offset}"
+    )]
     TokenNotAllowed {
         /// The token id.
         token: u32,

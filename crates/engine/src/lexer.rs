@@ -75,6 +75,8 @@ struct DState {
     set: (u32, u32),
     /// Range into `LexerCache::pool`: the sorted lexemes that match here.
     accepts: (u32, u32),
+    /// Some byte can follow (the set holds a consuming NFA state).
+    can_advance: bool,
 }
 
 /// The mutable, lazily filled transition table of the lexer DFA.
@@ -126,18 +128,27 @@ impl LexerCache {
         let s1 = self.pool.len() as u32;
         let mut acc: Vec<u32> = set
             .iter()
-            .filter_map(|&s| match lexer.nfa.state(StateID::new_unchecked(s as usize)) {
-                State::Match { pattern_id } => Some(pattern_id.as_u32()),
-                _ => None,
-            })
+            .filter_map(
+                |&s| match lexer.nfa.state(StateID::new_unchecked(s as usize)) {
+                    State::Match { pattern_id } => Some(pattern_id.as_u32()),
+                    _ => None,
+                },
+            )
             .collect();
         acc.sort_unstable();
         acc.dedup();
         self.pool.extend_from_slice(&acc);
         let s2 = self.pool.len() as u32;
+        let can_advance = set.iter().any(|&s| {
+            matches!(
+                lexer.nfa.state(StateID::new_unchecked(s as usize)),
+                State::ByteRange { .. } | State::Sparse(_) | State::Dense(_)
+            )
+        });
         self.states.push(DState {
             set: (s0, s1),
             accepts: (s1, s2),
+            can_advance,
         });
         let fill = if id == DEAD { DEAD } else { UNKNOWN };
         self.trans.extend(std::iter::repeat_n(fill, lexer.stride));
@@ -155,9 +166,10 @@ impl LexerCache {
             }
             self.seen[i] = self.stamp;
             match lexer.nfa.state(id) {
-                State::ByteRange { .. } | State::Sparse(_) | State::Dense(_) | State::Match { .. } => {
-                    self.set.push(i as u32)
-                }
+                State::ByteRange { .. }
+                | State::Sparse(_)
+                | State::Dense(_)
+                | State::Match { .. } => self.set.push(i as u32),
                 State::Union { alternates } => self.stack.extend(alternates.iter().rev()),
                 State::BinaryUnion { alt1, alt2 } => {
                     self.stack.push(*alt2);
@@ -253,6 +265,12 @@ impl LexerCache {
     pub(crate) fn accepts(&self, s: u32) -> &[u32] {
         let (a, b) = self.states[s as usize].accepts;
         &self.pool[a as usize..b as usize]
+    }
+
+    /// True if some byte can follow in state `s`.
+    #[inline]
+    pub(crate) fn can_advance(&self, s: u32) -> bool {
+        self.states[s as usize].can_advance
     }
 
     /// Number of DFA states built so far.

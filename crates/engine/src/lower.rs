@@ -96,10 +96,7 @@ pub(crate) fn lower(g: &Grammar, limits: &Limits) -> Result<Cfg, GrammarError> {
         let alts = l.lower_alts(expr)?;
         l.set_alts(nt, alts)?;
     }
-    let name = g
-        .rule(g.start)
-        .map(|r| r.name.clone())
-        .unwrap_or_default();
+    let name = g.rule(g.start).map(|r| r.name.clone()).unwrap_or_default();
     l.b.finish(start).ok_or(GrammarError::EmptyLanguage {
         name,
         location: None,

@@ -54,7 +54,8 @@ impl Matcher {
         let mut chart = g.initial.chart.clone();
         let accepting = chart.rows.first().is_some_and(|r| r.accepting);
         chart.scans.clear();
-        chart.scans.extend(chart.initial_scan());
+        let first = chart.initial_scan().filter(|s| cache.can_advance(s.state));
+        chart.scans.extend(first);
         let live = chart.scans.len();
         Matcher {
             g,
@@ -336,9 +337,9 @@ impl Matcher {
                     let start = self.chart.scans.len();
                     let rows = self.chart.rows.len();
                     let g = &*self.g;
-                    let step = self
-                        .chart
-                        .step(&g.cfg, &g.lexer, &mut self.cache, (0, self.live), b)?;
+                    let step =
+                        self.chart
+                            .step(&g.cfg, &g.lexer, &mut self.cache, (0, self.live), b)?;
                     let ok = self.chart.scans.len() > start || step.accepting;
                     self.chart.truncate(rows, start);
                     if ok {

@@ -73,7 +73,11 @@ pub(crate) struct Step {
 impl Chart {
     /// A chart holding the start row; returns it with the start scans
     /// pushed.
-    pub(crate) fn new(cfg: &Cfg, lexer: &Lexer, cache: &mut LexerCache) -> Result<Chart, MaskError> {
+    pub(crate) fn new(
+        cfg: &Cfg,
+        lexer: &Lexer,
+        cache: &mut LexerCache,
+    ) -> Result<Chart, MaskError> {
         let mut c = Chart {
             predicted: vec![0; cfg.num_nts()],
             ..Chart::default()
@@ -228,7 +232,9 @@ impl Chart {
                 row: sc.row,
                 state: s,
             };
-            self.scans.push(next);
+            if cache.can_advance(s) {
+                self.scans.push(next);
+            }
             if !cache.accepts(s).is_empty() {
                 self.completions.push(next);
             }
@@ -260,7 +266,7 @@ impl Chart {
             start: DEAD,
             accepting: false,
         });
-        if row.start != DEAD {
+        if row.start != DEAD && cache.can_advance(row.start) {
             self.scans.push(Scan {
                 row: self.rows.len() as u32 - 1,
                 state: row.start,
