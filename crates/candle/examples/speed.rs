@@ -1,7 +1,7 @@
 //! Load time and one-token decoding speed of a GGUF model.
 //!
 //! ```text
-//! cargo run --release -p rein-candle --example speed -- MODEL.gguf [auto|f32|quantized] [TOKENS]
+//! cargo run --release -p rein-candle --example speed -- MODEL.gguf [quantized|f32] [TOKENS]
 //! ```
 
 use std::path::PathBuf;
@@ -14,12 +14,11 @@ fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let path = PathBuf::from(
         args.next()
-            .context("usage: speed MODEL.gguf [auto|f32|quantized] [TOKENS]")?,
+            .context("usage: speed MODEL.gguf [quantized|f32] [TOKENS]")?,
     );
     let config = match args.next().as_deref() {
-        None | Some("auto") => LoadConfig::new(),
+        None | Some("quantized") => LoadConfig::new(),
         Some("f32") => LoadConfig::new().dequantize(true),
-        Some("quantized") => LoadConfig::new().dequantize(false),
         Some(other) => anyhow::bail!("unknown mode {other:?}"),
     };
     let n: usize = args.next().map(|s| s.parse()).transpose()?.unwrap_or(64);
@@ -27,10 +26,11 @@ fn main() -> anyhow::Result<()> {
     let t = Instant::now();
     let mut model = Model::load_gguf_with(&path, &Device::Cpu, config)?;
     println!(
-        "load: {:.2?} ({}, vocab {})",
+        "load: {:.2?} ({}, vocab {}, weights {:.0} MB)",
         t.elapsed(),
         model.architecture(),
-        model.vocab_size()
+        model.vocab_size(),
+        model.weights_bytes() as f64 / 1e6
     );
 
     let prompt: Vec<u32> = (0..32).map(|i| 100 + i * 13).collect();

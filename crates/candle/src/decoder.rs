@@ -9,23 +9,24 @@
 
 use std::sync::Arc;
 
-use candle_core::quantized::{QMatMul, QTensor};
-use candle_core::{DType, Device, Module, Tensor};
+use candle_core::{DType, Device, Tensor};
 
 use crate::arch::{Activation, DecoderConfig};
 use crate::kv_cache::KvCache;
+use crate::matmul::{self, MatMulOp};
 use crate::rope::RopeTable;
+use crate::weights::Weights;
 
-/// A linear layer `x · wᵀ (+ b)` whose weight may stay quantized.
+/// A linear layer `x · wᵀ (+ b)`; the weight keeps its compact layout (see `weights.rs`).
 #[derive(Debug, Clone)]
 pub(crate) struct Linear {
-    pub(crate) w: QMatMul,
+    pub(crate) w: Weights,
     pub(crate) b: Option<Tensor>,
 }
 
 impl Linear {
     fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        let y = self.w.forward(x)?;
+        let y = x.apply_op1_no_bwd(&MatMulOp(&self.w))?;
         match &self.b {
             Some(b) => y.broadcast_add(b),
             None => Ok(y),
@@ -33,23 +34,27 @@ impl Linear {
     }
 }
 
-/// Token embeddings: kept quantized (rows are dequantized on lookup) or dense f32.
+/// Token embeddings: rows of a weight matrix, expanded to f32 on lookup. Shared with the
+/// output projection when the model ties them.
 #[derive(Debug, Clone)]
-pub(crate) enum Embedding {
-    Quantized(Arc<QTensor>),
-    Dense(Tensor),
-}
+pub(crate) struct Embedding(pub(crate) Arc<Weights>);
 
 impl Embedding {
     /// `(ids.len(), hidden)` rows of the table.
     fn lookup(&self, ids: &[u32], device: &Device) -> candle_core::Result<Tensor> {
-        let ids = Tensor::new(ids, device)?;
-        match self {
-            Embedding::Quantized(q) => q.embedding(&ids),
-            Embedding::Dense(t) => t.index_select(&ids, 0),
+        let w = &self.0;
+        let mut out = vec![0f32; ids.len() * w.cols];
+        for (o, &id) in out.chunks_exact_mut(w.cols).zip(ids) {
+            w.row_to_f32(id as usize, o);
         }
+        Tensor::from_vec(out, (ids.len(), w.cols), device)
     }
 }
+
+/// The final hidden state of the last fed position (after the output norm), from which
+/// logits are computed.
+#[derive(Debug, Clone)]
+pub struct Hidden(pub(crate) Vec<f32>);
 
 /// The weights of one transformer block.
 #[derive(Debug, Clone)]
@@ -76,7 +81,7 @@ pub(crate) struct Decoder {
     pub(crate) embed: Embedding,
     pub(crate) layers: Vec<Layer>,
     pub(crate) norm: Tensor,
-    pub(crate) lm_head: QMatMul,
+    pub(crate) lm_head: Arc<Weights>,
     pub(crate) vocab_size: usize,
     /// Rotary table of global layers (all layers when there is no sliding window).
     pub(crate) global_rope: RopeTable,
@@ -92,6 +97,26 @@ impl Decoder {
         self.caches.first().map_or(0, KvCache::len)
     }
 
+    /// Bytes held by the weight matrices (a tied embedding counts once).
+    pub(crate) fn weights_bytes(&self) -> usize {
+        let l: usize = self
+            .layers
+            .iter()
+            .map(|l| {
+                [&l.q, &l.k, &l.v, &l.o, &l.gate, &l.up, &l.down]
+                    .iter()
+                    .map(|x| x.w.memory_bytes())
+                    .sum::<usize>()
+            })
+            .sum();
+        let head = if Arc::ptr_eq(&self.lm_head, &self.embed.0) {
+            0
+        } else {
+            self.lm_head.memory_bytes()
+        };
+        l + self.embed.0.memory_bytes() + head
+    }
+
     pub(crate) fn clear_cache(&mut self) {
         self.caches.iter_mut().for_each(KvCache::clear);
     }
@@ -105,8 +130,12 @@ impl Decoder {
     }
 
     /// Runs `tokens` at positions `pos..pos + tokens.len()` (the cache must hold exactly
-    /// `0..pos`) and returns the logits of the last position, shape `(vocab,)`.
-    pub(crate) fn forward(&mut self, tokens: &[u32], pos: usize) -> candle_core::Result<Tensor> {
+    /// `0..pos`) and returns the normed hidden state of the last position.
+    pub(crate) fn forward_hidden(
+        &mut self,
+        tokens: &[u32],
+        pos: usize,
+    ) -> candle_core::Result<Hidden> {
         let seq = tokens.len();
         let mut x = self.embed.lookup(tokens, &self.device)?;
         if let Some(s) = self.cfg.embed_scale {
@@ -117,11 +146,27 @@ impl Decoder {
         }
         let last = x.narrow(0, seq - 1, 1)?;
         let last = self.rms(&last, &self.norm)?;
-        let mut logits = self.lm_head.forward(&last)?;
+        Ok(Hidden(last.flatten_all()?.to_vec1::<f32>()?))
+    }
+
+    /// All logits of a hidden state.
+    pub(crate) fn logits(&self, h: &Hidden) -> Vec<f32> {
+        let mut logits = matmul::matmul(&self.lm_head, &h.0, 1);
+        self.softcap(&mut logits);
+        logits
+    }
+
+    /// The logits of tokens `ids` only (each `< vocab_size`).
+    pub(crate) fn logits_of(&self, h: &Hidden, ids: &[u32], out: &mut [f32]) {
+        matmul::matvec_rows(&self.lm_head, &h.0, ids, out);
+        self.softcap(out);
+    }
+
+    fn softcap(&self, logits: &mut [f32]) {
         if let Some(cap) = self.cfg.final_softcap {
-            logits = ((logits / cap)?.tanh()? * cap)?;
+            let cap = cap as f32;
+            logits.iter_mut().for_each(|l| *l = (*l / cap).tanh() * cap);
         }
-        logits.squeeze(0)
     }
 
     fn block(&mut self, i: usize, x: &Tensor, pos: usize) -> candle_core::Result<Tensor> {

@@ -1,18 +1,19 @@
 //! Reading a GGUF file into a [`Decoder`], with errors that name the file, key or tensor.
 
 use std::fs::File;
-use std::io::BufReader;
+use std::io::{BufReader, Read, Seek, SeekFrom};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use candle_core::quantized::gguf_file::{Content, Value};
-use candle_core::quantized::{GgmlDType, QMatMul, QTensor};
+use candle_core::quantized::QTensor;
 use candle_core::{Device, Tensor};
 
 use crate::arch::{value_to_u64, Architecture, DecoderConfig};
 use crate::decoder::{Decoder, Embedding, Layer, Linear};
 use crate::kv_cache::KvCache;
 use crate::rope::RopeTable;
+use crate::weights::Weights;
 use crate::{ChatTemplate, LoadConfig, ModelError};
 
 /// What the tokenizer metadata says about prompts and stopping.
@@ -87,19 +88,49 @@ impl Loader<'_> {
         }
     }
 
-    fn linear(&mut self, prefix: &str, out: usize, inp: usize) -> Result<Linear, ModelError> {
-        let name = format!("{prefix}.weight");
-        let q = self.qtensor(&name, &[out, inp])?;
-        let w = if self.dequantize {
-            q.dequantize(self.device).map(QMatMul::Tensor)
-        } else {
-            QMatMul::from_arc(q)
+    /// Reads the `rows × cols` matrix `name` (GGUF shape `[rows, cols]`, outermost first)
+    /// into the kernels' layout, without an intermediate copy of the whole tensor.
+    fn weights(&mut self, name: &str, rows: usize, cols: usize) -> Result<Weights, ModelError> {
+        let Some(info) = self.content.tensor_infos.get(name) else {
+            return Err(ModelError::Tensor {
+                path: self.path(),
+                name: name.to_string(),
+                reason: "missing".to_string(),
+            });
+        };
+        if info.shape.dims() != [rows, cols] {
+            return Err(ModelError::Tensor {
+                path: self.path(),
+                name: name.to_string(),
+                reason: format!(
+                    "expected shape {:?}, found {:?}",
+                    [rows, cols],
+                    info.shape.dims()
+                ),
+            });
         }
-        .map_err(|e| ModelError::Tensor {
-            path: self.path(),
-            name,
-            reason: e.to_string(),
-        })?;
+        let dtype = info.ggml_dtype;
+        let size = rows * cols / dtype.block_size() * dtype.type_size();
+        let start = self.content.tensor_data_offset + info.offset;
+        let mut raw = vec![0u8; size];
+        self.reader
+            .seek(SeekFrom::Start(start))
+            .and_then(|_| self.reader.read_exact(&mut raw))
+            .map_err(|e| ModelError::InvalidGguf {
+                path: self.path(),
+                reason: format!("tensor {name:?}: {size} bytes at offset {start}: {e}"),
+            })?;
+        Weights::from_ggml(dtype, &raw, rows, cols, self.dequantize).map_err(|e| {
+            ModelError::Tensor {
+                path: self.path(),
+                name: name.to_string(),
+                reason: e.0,
+            }
+        })
+    }
+
+    fn linear(&mut self, prefix: &str, out: usize, inp: usize) -> Result<Linear, ModelError> {
+        let w = self.weights(&format!("{prefix}.weight"), out, inp)?;
         let b = self.opt_dense(&format!("{prefix}.bias"), &[out])?;
         Ok(Linear { w, b })
     }
@@ -139,14 +170,7 @@ pub(crate) fn load(
     })?;
     let cfg = DecoderConfig::from_metadata(arch, &content.metadata, path)?;
     let prompt = prompt_info(&content);
-    let weights: u64 = content
-        .tensor_infos
-        .values()
-        .map(|i| i.shape.elem_count() as u64)
-        .sum();
-    let dequantize = config
-        .dequantize
-        .unwrap_or(weights <= LoadConfig::AUTO_DEQUANTIZE_MAX_WEIGHTS);
+    let dequantize = config.dequantize;
     let mut l = Loader {
         path,
         content,
@@ -172,48 +196,13 @@ pub(crate) fn load(
             })
         }
     };
-    let embd = l.qtensor("token_embd.weight", &[vocab, h])?;
-    let tensor_err = |name: &str, e: candle_core::Error| ModelError::Tensor {
-        path: path.to_path_buf(),
-        name: name.to_string(),
-        reason: e.to_string(),
-    };
-    // With f32 weights a tied embedding table is stored once, for lookups and the LM head.
-    let embd_dense = if dequantize
-        || matches!(
-            embd.dtype(),
-            GgmlDType::F32 | GgmlDType::F16 | GgmlDType::BF16
-        ) {
-        Some(
-            embd.dequantize(device)
-                .map_err(|e| tensor_err("token_embd.weight", e))?,
-        )
-    } else {
-        None
-    };
+    let embed = Arc::new(l.weights("token_embd.weight", vocab, h)?);
     let lm_head = if l.has("output.weight") {
-        let q = l.qtensor("output.weight", &[vocab, h])?;
-        if dequantize {
-            q.dequantize(device).map(QMatMul::Tensor)
-        } else {
-            QMatMul::from_arc(q)
-        }
-        .map_err(|e| tensor_err("output.weight", e))?
+        Arc::new(l.weights("output.weight", vocab, h)?)
     } else {
-        match &embd_dense {
-            Some(t) => QMatMul::Tensor(t.clone()),
-            None => {
-                QMatMul::from_arc(embd.clone()).map_err(|e| tensor_err("token_embd.weight", e))?
-            }
-        }
+        embed.clone() // tied: one table for lookups and the output projection
     };
-    let embed = match embd_dense {
-        Some(t) => {
-            drop(embd); // free the quantized copy before the layers load (lower peak RSS)
-            Embedding::Dense(t)
-        }
-        None => Embedding::Quantized(embd),
-    };
+    let embed = Embedding(embed);
     let norm = l.dense("output_norm.weight", &[h])?;
     let ffn = l
         .content

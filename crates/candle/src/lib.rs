@@ -49,11 +49,14 @@ mod decoder;
 mod error;
 mod gguf;
 mod kv_cache;
+mod matmul;
 mod model;
 mod rope;
+mod weights;
 
 pub use arch::Architecture;
 pub use candle_core::Device;
 pub use chat::ChatTemplate;
+pub use decoder::Hidden;
 pub use error::ModelError;
 pub use model::{LoadConfig, Model};

@@ -2,46 +2,42 @@
 
 use std::path::Path;
 
-use candle_core::quantized::QMatMul;
+use std::sync::Arc;
+
 use candle_core::{Device, Tensor};
 
 use crate::arch::{Activation, Architecture, DecoderConfig, RopeStyle};
-use crate::decoder::{Decoder, Embedding, Layer, Linear};
+use crate::decoder::{Decoder, Embedding, Hidden, Layer, Linear};
 use crate::gguf::{self, PromptInfo};
 use crate::kv_cache::KvCache;
 use crate::rope::RopeTable;
+use crate::weights::Weights;
 use crate::{ChatTemplate, ModelError};
 
 /// Options for [`Model::load_gguf_with`].
 #[derive(Clone, Debug, Default)]
 pub struct LoadConfig {
-    pub(crate) dequantize: Option<bool>,
+    pub(crate) dequantize: bool,
 }
 
 impl LoadConfig {
-    /// Models with at most this many weights are dequantized by default (see
-    /// [`LoadConfig::dequantize`]); 1e9 weights take 4 GB as f32.
-    pub const AUTO_DEQUANTIZE_MAX_WEIGHTS: u64 = 1_000_000_000;
-
-    /// The defaults: dequantize models of at most
-    /// [`AUTO_DEQUANTIZE_MAX_WEIGHTS`](Self::AUTO_DEQUANTIZE_MAX_WEIGHTS) weights, keep larger
-    /// ones quantized.
+    /// The defaults: weights keep their quantized size.
     pub fn new() -> LoadConfig {
         LoadConfig::default()
     }
 
-    /// Dequantize every matrix to f32 at load time (`true`) or keep them quantized
-    /// (`false`); the default decides by model size.
+    /// Expand every matrix to f32 at load time (`true`) or keep the quantized integers
+    /// (`false`, the default).
     ///
-    /// Quantized weights use candle's quantized kernels, which also quantize each activation
-    /// row to 8 bits. That costs accuracy that small models feel: on Gemma 3 270M the top
-    /// logits move by up to 0.45, and SmolLM2-135M's greedy answer to "What is the capital
-    /// of France?" turns from "The capital of France is Paris." into "L'Étoile, la
-    /// Marseillaise, …" (candle-transformers' `quantized_llama` gives the same). f32 weights
-    /// match an independent f32 forward pass within 1e-4, at 4-8x the memory. The token
-    /// embedding table is always kept quantized for lookups.
+    /// Both compute the same function: this crate's kernels multiply f32 activations by the
+    /// stored integers converted to f32, so quantized weights give the logits of their
+    /// dequantized f32 values up to summation order (about 1e-5). (candle's own quantized
+    /// kernels also round activations to 8 bits, which derails the greedy output of small
+    /// models such as SmolLM2-135M; they are not used.) f32 weights take 4-7x the memory
+    /// and make one-token decoding slower (it reads every weight once per token); they are
+    /// a reference for tests.
     pub fn dequantize(mut self, yes: bool) -> LoadConfig {
-        self.dequantize = Some(yes);
+        self.dequantize = yes;
         self
     }
 }
@@ -59,7 +55,8 @@ pub struct Model {
 
 impl Model {
     /// Loads a GGUF model (any weight type candle reads: f32, f16, bf16, Q4_0 … Q8_0, K-quants).
-    /// Models of up to 1e9 weights are dequantized to f32 (see [`LoadConfig::dequantize`]).
+    /// Q4_0, Q4_1, Q5_0, Q5_1, Q8_0, Q4_K, Q5_K and Q6_K weights stay quantized (see
+    /// [`LoadConfig::dequantize`]); other types are expanded to f32.
     ///
     /// The architecture comes from `general.architecture` (see [`Architecture`]); the chat
     /// format from `tokenizer.chat_template`, or, when the file has none, from the turn
@@ -117,6 +114,16 @@ impl Model {
     /// [`ModelError::TokenOutOfRange`]. The cache is unchanged after an input error; after a
     /// tensor error ([`ModelError::Candle`]) it is truncated back to `pos`.
     pub fn forward(&mut self, tokens: &[u32], pos: usize) -> Result<Vec<f32>, ModelError> {
+        let h = self.forward_hidden(tokens, pos)?;
+        Ok(self.logits(&h))
+    }
+
+    /// [`Model::forward`] without the output projection: the hidden state of the last token,
+    /// for [`Model::logits`] or [`Model::logits_of`].
+    ///
+    /// # Errors
+    /// As [`Model::forward`].
+    pub fn forward_hidden(&mut self, tokens: &[u32], pos: usize) -> Result<Hidden, ModelError> {
         if tokens.is_empty() {
             return Err(ModelError::EmptyInput);
         }
@@ -135,17 +142,52 @@ impl Model {
         if let Some(&token) = tokens.iter().find(|&&t| t as usize >= vocab_size) {
             return Err(ModelError::TokenOutOfRange { token, vocab_size });
         }
-        match self
-            .decoder
-            .forward(tokens, pos)
-            .and_then(|t| t.to_vec1::<f32>())
-        {
-            Ok(v) => Ok(v),
+        match self.decoder.forward_hidden(tokens, pos) {
+            Ok(h) => Ok(h),
             Err(e) => {
                 self.decoder.truncate_cache(pos);
                 Err(e.into())
             }
         }
+    }
+
+    /// All logits of a hidden state from [`Model::forward_hidden`] (`vocab_size()` values).
+    pub fn logits(&self, hidden: &Hidden) -> Vec<f32> {
+        self.decoder.logits(hidden)
+    }
+
+    /// The logits of tokens `ids` only: `out[i]` is the logit of `ids[i]`. Costs
+    /// `ids.len() / vocab_size()` of [`Model::logits`], so a sampling loop whose token mask
+    /// allows few tokens skips most of the output projection (the largest matrix of a
+    /// small model with a large vocabulary).
+    ///
+    /// # Errors
+    /// [`ModelError::TokenOutOfRange`] for an id `>= vocab_size()`;
+    /// [`ModelError::InvalidArgument`] if `out.len() != ids.len()`.
+    pub fn logits_of(
+        &self,
+        hidden: &Hidden,
+        ids: &[u32],
+        out: &mut [f32],
+    ) -> Result<(), ModelError> {
+        if ids.len() != out.len() {
+            return Err(ModelError::InvalidArgument(format!(
+                "logits_of: {} ids but an output of {}",
+                ids.len(),
+                out.len()
+            )));
+        }
+        let vocab_size = self.vocab_size();
+        if let Some(&token) = ids.iter().find(|&&t| t as usize >= vocab_size) {
+            return Err(ModelError::TokenOutOfRange { token, vocab_size });
+        }
+        self.decoder.logits_of(hidden, ids, out);
+        Ok(())
+    }
+
+    /// Bytes held by the weights (excluding the KV cache).
+    pub fn weights_bytes(&self) -> usize {
+        self.decoder.weights_bytes()
     }
 
     /// Empties the KV cache and frees its memory.
@@ -241,9 +283,13 @@ impl Model {
             let v: Vec<f32> = (0..rows * cols).map(|_| rng.uniform() * amp).collect();
             Ok(Tensor::from_vec(v, (rows, cols), &device)?)
         };
-        let lin = |t: Tensor| Linear {
-            w: QMatMul::Tensor(t),
-            b: None,
+        let lin = |t: Tensor| -> Result<Linear, ModelError> {
+            let (rows, cols) = t.dims2()?;
+            let data = t.flatten_all()?.to_vec1::<f32>()?;
+            Ok(Linear {
+                w: Weights::from_f32(data, rows, cols),
+                b: None,
+            })
         };
         let amp = |fan_in: usize| (3.0 / fan_in as f32).sqrt();
         let embed = mat(vocab_size, h, 0.5)?;
@@ -251,17 +297,17 @@ impl Model {
         for _ in 0..layers_n {
             layers.push(Layer {
                 attn_norm: mat(1, h, 0.1)?.squeeze(0)?.affine(1.0, 1.0)?,
-                q: lin(mat(nh * hd, h, amp(h))?),
-                k: lin(mat(nkv * hd, h, amp(h))?),
-                v: lin(mat(nkv * hd, h, amp(h))?),
-                o: lin(mat(h, nh * hd, amp(nh * hd))?),
+                q: lin(mat(nh * hd, h, amp(h))?)?,
+                k: lin(mat(nkv * hd, h, amp(h))?)?,
+                v: lin(mat(nkv * hd, h, amp(h))?)?,
+                o: lin(mat(h, nh * hd, amp(nh * hd))?)?,
                 q_norm: Some(mat(1, hd, 0.1)?.squeeze(0)?.affine(1.0, 1.0)?),
                 k_norm: Some(mat(1, hd, 0.1)?.squeeze(0)?.affine(1.0, 1.0)?),
                 post_attn_norm: Some(mat(1, h, 0.1)?.squeeze(0)?.affine(1.0, 1.0)?),
                 ffn_norm: mat(1, h, 0.1)?.squeeze(0)?.affine(1.0, 1.0)?,
-                gate: lin(mat(ffn, h, amp(h))?),
-                up: lin(mat(ffn, h, amp(h))?),
-                down: lin(mat(h, ffn, amp(ffn))?),
+                gate: lin(mat(ffn, h, amp(h))?)?,
+                up: lin(mat(ffn, h, amp(h))?)?,
+                down: lin(mat(h, ffn, amp(ffn))?)?,
                 post_ffn_norm: Some(mat(1, h, 0.1)?.squeeze(0)?.affine(1.0, 1.0)?),
             });
         }
@@ -284,10 +330,15 @@ impl Model {
             cfg.context_length,
             &device,
         )?);
+        let embed = Arc::new(Weights::from_f32(
+            embed.flatten_all()?.to_vec1::<f32>()?,
+            vocab_size,
+            h,
+        ));
         let decoder = Decoder {
             cfg,
-            lm_head: QMatMul::Tensor(embed.clone()),
-            embed: Embedding::Dense(embed),
+            lm_head: embed.clone(),
+            embed: Embedding(embed),
             layers,
             norm,
             vocab_size,

@@ -1,5 +1,5 @@
 //! SmolLM2-135M against candle-transformers' `quantized_llama`, both with f32 weights.
-//! Needs `REIN_TEST_SMOLLM2`. Alone in its test binary because it sets
+//! The model comes from `rein-assets`. Alone in its test binary because it sets
 //! `CANDLE_DEQUANTIZE_ALL`, which candle reads per thread when building a `QMatMul`.
 
 mod common;
@@ -12,9 +12,7 @@ use rein_candle::{Device, LoadConfig, Model};
 
 #[test]
 fn smollm2_matches_candle_transformers_quantized_llama() {
-    let Some(path) = model_path("REIN_TEST_SMOLLM2") else {
-        return;
-    };
+    let path = model_path("smollm2-135m-instruct");
     // With quantized kernels both implementations are chaotic at the 8-bit activation
     // rounding level on this model (differences ~1 logit), so compare in f32.
     std::env::set_var("CANDLE_DEQUANTIZE_ALL", "1");

