@@ -39,7 +39,6 @@ pub(crate) enum Next {
 /// One production `lhs ::= rhs`.
 #[derive(Clone, Debug)]
 pub(crate) struct Prod {
-    pub(crate) lhs: u32,
     pub(crate) rhs: Vec<Sym>,
     /// Dotted-rule id of `lhs ::= • rhs`; the dot at position `d` is
     /// `dot_base + d`.
@@ -49,9 +48,12 @@ pub(crate) struct Prod {
 /// The lowered grammar.
 #[derive(Clone, Debug)]
 pub(crate) struct Cfg {
-    /// Names of nonterminals (for messages and captures).
+    /// Names of nonterminals (for messages and captures; capture
+    /// extraction is not implemented yet).
+    #[allow(dead_code)]
     pub(crate) nt_names: Vec<String>,
     /// Capture name of a nonterminal, if it records a capture.
+    #[allow(dead_code)]
     pub(crate) nt_capture: Vec<Option<String>>,
     /// Productions of each nonterminal, as a range into `prods`.
     pub(crate) nt_prods: Vec<(u32, u32)>,
@@ -212,7 +214,6 @@ impl CfgBuilder {
                     start_prod = prods.len() as u32;
                 }
                 prods.push(Prod {
-                    lhs: nt as u32,
                     rhs,
                     dot_base,
                 });

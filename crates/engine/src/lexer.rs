@@ -9,7 +9,10 @@
 //! in a [`LexerCache`] owned by each matcher, so compiling a grammar never
 //! determinizes anything up front.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
+use std::sync::Arc;
+
+use rein_vocab::Vocabulary;
 
 use regex_automata::nfa::thompson::{self, State, WhichCaptures, NFA};
 use regex_automata::util::primitives::StateID;
@@ -77,7 +80,29 @@ struct DState {
     accepts: (u32, u32),
     /// Some byte can follow (the set holds a consuming NFA state).
     can_advance: bool,
+    /// Interned id of the `accepts` set (equal sets, equal ids).
+    accept_id: u32,
 }
+
+/// The tokens a lexer state decides on its own, for the mask fast path.
+///
+/// Walking the token trie from DFA state `s` with lexer transitions only,
+/// a token whose bytes keep the DFA alive without ever completing a lexeme
+/// is allowed whatever the parser state (the parser allowed every lexeme
+/// still alive in `s`). Where a path first completes a lexeme the parser
+/// has a say: those trie nodes are listed with the DFA state before them,
+/// for the caller to walk in full.
+#[derive(Debug)]
+pub(crate) struct StateTokens {
+    /// Bit set (mask words) of the tokens allowed by the lexer alone.
+    pub(crate) allowed: Vec<u32>,
+    /// Trie nodes where a lexeme completes, with the DFA state of the
+    /// node's parent.
+    pub(crate) frontier: Vec<(u32, u32)>,
+}
+
+/// At most this many lexer states keep a [`StateTokens`] per cache.
+const MAX_STATE_TOKENS: usize = 512;
 
 /// The mutable, lazily filled transition table of the lexer DFA.
 #[derive(Clone, Debug)]
@@ -87,6 +112,8 @@ pub(crate) struct LexerCache {
     pool: Vec<u32>,
     map: HashMap<Box<[u32]>, u32>,
     starts: HashMap<Box<[u32]>, u32>,
+    state_tokens: HashMap<u32, Arc<StateTokens>>,
+    accept_ids: HashMap<Box<[u32]>, u32>,
     // Scratch for closures.
     seen: Vec<u32>,
     stamp: u32,
@@ -100,8 +127,10 @@ impl LexerCache {
             trans: Vec::new(),
             states: Vec::new(),
             pool: Vec::new(),
-            map: HashMap::new(),
-            starts: HashMap::new(),
+            map: HashMap::default(),
+            starts: HashMap::default(),
+            state_tokens: HashMap::default(),
+            accept_ids: HashMap::default(),
             seen: vec![0; lexer.nfa.states().len()],
             stamp: 0,
             stack: Vec::new(),
@@ -119,6 +148,63 @@ impl LexerCache {
             + self.states.capacity() * std::mem::size_of::<DState>()
             + self.map.len() * 48
             + self.starts.len() * 48
+            + self
+                .state_tokens
+                .values()
+                .map(|t| t.allowed.len() * 4 + t.frontier.len() * 8)
+                .sum::<usize>()
+    }
+
+    /// The tokens state `s` decides on its own (built on first use; `None`
+    /// once the per-cache budget of such tables is spent).
+    pub(crate) fn state_tokens(
+        &mut self,
+        lexer: &Lexer,
+        vocab: &Vocabulary,
+        s: u32,
+    ) -> Result<Option<Arc<StateTokens>>, MaskError> {
+        if let Some(t) = self.state_tokens.get(&s) {
+            return Ok(Some(t.clone()));
+        }
+        if self.state_tokens.len() >= MAX_STATE_TOKENS {
+            return Ok(None);
+        }
+        let trie = vocab.trie();
+        let n = trie.num_nodes();
+        let mut allowed = vec![0u32; vocab.len().div_ceil(32)];
+        let mut frontier = Vec::new();
+        // (subtree end, DFA state) of the nodes on the current path.
+        let mut stack: Vec<(usize, u32)> = vec![(n, s)];
+        let mut i = 1;
+        while i < n {
+            while stack.last().is_some_and(|&(end, _)| i >= end) {
+                stack.pop();
+            }
+            let Some(&(_, parent)) = stack.last() else {
+                break;
+            };
+            let t = self.next(lexer, parent, trie.node_byte(i))?;
+            if t == DEAD {
+                i = trie.subtree_end(i);
+                continue;
+            }
+            if !self.accepts(t).is_empty() {
+                frontier.push((i as u32, parent));
+                i = trie.subtree_end(i);
+                continue;
+            }
+            if let Some(tok) = trie.node_token(i) {
+                allowed[tok.index() / 32] |= 1 << (tok.index() % 32);
+                for d in trie.node_duplicates(i) {
+                    allowed[d.index() / 32] |= 1 << (d.index() % 32);
+                }
+            }
+            stack.push((trie.subtree_end(i), t));
+            i += 1;
+        }
+        let t = Arc::new(StateTokens { allowed, frontier });
+        self.state_tokens.insert(s, t.clone());
+        Ok(Some(t))
     }
 
     fn add_state(&mut self, lexer: &Lexer, set: Vec<u32>) -> u32 {
@@ -137,6 +223,11 @@ impl LexerCache {
             .collect();
         acc.sort_unstable();
         acc.dedup();
+        let next_id = self.accept_ids.len() as u32;
+        let accept_id = *self
+            .accept_ids
+            .entry(acc.as_slice().into())
+            .or_insert(next_id);
         self.pool.extend_from_slice(&acc);
         let s2 = self.pool.len() as u32;
         let can_advance = set.iter().any(|&s| {
@@ -149,6 +240,7 @@ impl LexerCache {
             set: (s0, s1),
             accepts: (s1, s2),
             can_advance,
+            accept_id,
         });
         let fill = if id == DEAD { DEAD } else { UNKNOWN };
         self.trans.extend(std::iter::repeat_n(fill, lexer.stride));
@@ -267,14 +359,17 @@ impl LexerCache {
         &self.pool[a as usize..b as usize]
     }
 
+    /// An id of the set of lexemes that match in state `s`: states with
+    /// equal sets have equal ids.
+    #[inline]
+    pub(crate) fn accept_id(&self, s: u32) -> u32 {
+        self.states[s as usize].accept_id
+    }
+
     /// True if some byte can follow in state `s`.
     #[inline]
     pub(crate) fn can_advance(&self, s: u32) -> bool {
         self.states[s as usize].can_advance
     }
 
-    /// Number of DFA states built so far.
-    pub(crate) fn num_states(&self) -> usize {
-        self.states.len()
-    }
 }

@@ -184,7 +184,7 @@ impl<'g> Lowerer<'g> {
         self.rule_regex[r.index()] = RuleRegex::InProgress;
         self.enter()?;
         let expr = &self.g.rules[r.index()].expr;
-        let h = self.to_hir(expr)?;
+        let h = self.lower_hir(expr)?;
         self.depth -= 1;
         // A rule found recursive while visiting it may have been marked
         // done by an inner visit; recursion makes every rule of the cycle
@@ -198,7 +198,7 @@ impl<'g> Lowerer<'g> {
     }
 
     /// The regex for `e` if it is regular, else `None`.
-    fn to_hir(&mut self, e: &Expr) -> Result<Option<Hir>, GrammarError> {
+    fn lower_hir(&mut self, e: &Expr) -> Result<Option<Hir>, GrammarError> {
         self.enter()?;
         let r = match e {
             Expr::Empty => Some(Hir::empty()),
@@ -213,7 +213,7 @@ impl<'g> Lowerer<'g> {
                 let mut hs = Vec::with_capacity(parts.len());
                 let mut ok = true;
                 for p in parts {
-                    match self.to_hir(p)? {
+                    match self.lower_hir(p)? {
                         Some(h) => hs.push(h),
                         None => ok = false,
                     }
@@ -224,7 +224,7 @@ impl<'g> Lowerer<'g> {
                 let mut hs = Vec::with_capacity(alts.len());
                 let mut ok = true;
                 for p in alts {
-                    match self.to_hir(p)? {
+                    match self.lower_hir(p)? {
                         Some(h) => hs.push(h),
                         None => ok = false,
                     }
@@ -233,7 +233,7 @@ impl<'g> Lowerer<'g> {
             }
             Expr::Repeat { expr, min, max } => {
                 self.check_repeat(*min, *max)?;
-                self.to_hir(expr)?.map(|h| {
+                self.lower_hir(expr)?.map(|h| {
                     Hir::repetition(Repetition {
                         min: *min,
                         max: *max,
@@ -269,7 +269,7 @@ impl<'g> Lowerer<'g> {
 
     /// Lowers `e` to alternatives of symbol sequences.
     fn lower_alts(&mut self, e: &Expr) -> Result<Vec<Vec<Sym>>, GrammarError> {
-        if let Some(h) = self.to_hir(e)? {
+        if let Some(h) = self.lower_hir(e)? {
             if h.properties().minimum_len().is_none() {
                 return Ok(Vec::new());
             }
@@ -283,7 +283,7 @@ impl<'g> Lowerer<'g> {
                 let mut regular = Vec::new();
                 let mut out = Vec::new();
                 for a in alts {
-                    match self.to_hir(a)? {
+                    match self.lower_hir(a)? {
                         Some(h) => regular.push(h),
                         None => out.extend(self.lower_alts(a)?),
                     }
@@ -311,7 +311,7 @@ impl<'g> Lowerer<'g> {
         let mut out = Vec::new();
         let mut run: Vec<Hir> = Vec::new();
         for p in parts {
-            match self.to_hir(p)? {
+            match self.lower_hir(p)? {
                 Some(h) => run.push(h),
                 None => {
                     if !run.is_empty() {
@@ -358,7 +358,7 @@ impl<'g> Lowerer<'g> {
     /// A symbol for `e` whether it is regular or not; `None` stands for
     /// the empty string.
     fn symbol_or_lexeme(&mut self, e: &Expr) -> Result<Option<Sym>, GrammarError> {
-        match self.to_hir(e)? {
+        match self.lower_hir(e)? {
             Some(h) => {
                 if h.properties().minimum_len().is_none() {
                     // Matches nothing: a nonterminal with no productions.

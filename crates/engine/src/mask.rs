@@ -72,6 +72,13 @@ impl TokenMask {
         })
     }
 
+    /// Allows every token set in `words` (same layout as [`words`](Self::words)).
+    pub(crate) fn or_words(&mut self, words: &[u32]) {
+        for (w, &o) in self.words.iter_mut().zip(words) {
+            *w |= o;
+        }
+    }
+
     /// The mask's words.
     pub fn words(&self) -> &[u32] {
         &self.words

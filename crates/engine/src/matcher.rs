@@ -110,6 +110,7 @@ impl Matcher {
     }
 
     fn restore(&mut self, s: &Snapshot) {
+        self.chart.end_memo(true);
         self.chart.truncate(s.rows, 0);
         self.chart.scans.extend_from_slice(&s.live);
         self.live = s.live.len();
@@ -124,6 +125,7 @@ impl Matcher {
         let g = &*self.g;
         let budget = g.limits.max_items_per_step;
         let work0 = self.chart.work;
+        self.chart.end_memo(true);
         for (i, &b) in bytes.iter().enumerate() {
             let from = (0, self.live);
             let step = self
@@ -263,10 +265,55 @@ impl Matcher {
         if self.live == 0 {
             return Ok(());
         }
-        let trie = vocab.trie();
         let base_rows = self.chart.rows.len();
-        let budget = g.limits.max_items_per_step;
+        self.chart.begin_memo(base_rows);
+        let result = self.mask_walks(&g, mask);
+        self.chart.truncate(base_rows, self.live);
+        self.chart.end_memo(false);
+        result
+    }
+
+    /// The trie walks of `compute_mask`. With a single live scan, the
+    /// tokens its lexer state decides alone come from a cached table and
+    /// only the subtrees where a lexeme completes are walked with the
+    /// parser; otherwise the whole trie is walked.
+    fn mask_walks(&mut self, g: &CompiledGrammar, mask: &mut TokenMask) -> Result<(), MaskError> {
+        let vocab = &*g.vocab;
+        let trie = vocab.trie();
         let work0 = self.chart.work;
+        if self.live == 1 {
+            let sc = self.chart.scans[0];
+            if let Some(st) = self.cache.state_tokens(&g.lexer, vocab, sc.state)? {
+                mask.or_words(&st.allowed);
+                for &(node, parent_state) in &st.frontier {
+                    let k = self.chart.scans.len();
+                    self.chart.scans.push(Scan {
+                        row: sc.row,
+                        state: parent_state,
+                    });
+                    let node = node as usize;
+                    self.walk(g, mask, (k, k + 1), node, trie.subtree_end(node), work0)?;
+                    self.chart.truncate(self.chart.rows.len(), k);
+                }
+                return Ok(());
+            }
+        }
+        self.walk(g, mask, (0, self.live), 1, trie.num_nodes(), work0)
+    }
+
+    /// Walks trie nodes `first..end` (a run of sibling subtrees) from the
+    /// scans `root`, allowing the tokens after which the output is viable.
+    fn walk(
+        &mut self,
+        g: &CompiledGrammar,
+        mask: &mut TokenMask,
+        root: (usize, usize),
+        first: usize,
+        end: usize,
+        work0: u64,
+    ) -> Result<(), MaskError> {
+        let trie = g.vocab.trie();
+        let budget = g.limits.max_items_per_step;
 
         #[derive(Clone, Copy)]
         struct Frame {
@@ -274,55 +321,53 @@ impl Matcher {
             rows: usize,
             end: usize,
         }
+        let base_rows = self.chart.rows.len();
         let mut frames: Vec<Frame> = vec![Frame {
-            scans: (0, self.live),
+            scans: root,
             rows: base_rows,
-            end: trie.num_nodes(),
+            end,
         }];
-        let mut i = 1;
-        let n = trie.num_nodes();
-        let result = (|| {
-            while i < n {
-                while frames.last().is_some_and(|t| i >= t.end) {
-                    if let Some(top) = frames.pop() {
-                        self.chart.truncate(top.rows, top.scans.0);
-                    }
-                }
-                let Some(&parent) = frames.last() else { break };
-                let b = trie.node_byte(i);
-                let start = self.chart.scans.len();
-                let rows = self.chart.rows.len();
-                let step = self
-                    .chart
-                    .step(&g.cfg, &g.lexer, &mut self.cache, parent.scans, b)?;
-                let alive = self.chart.scans.len() > start;
-                if alive || step.accepting {
-                    if let Some(t) = trie.node_token(i) {
-                        mask.allow(t);
-                        for &d in trie.node_duplicates(i) {
-                            mask.allow(d);
-                        }
-                    }
-                }
-                if alive {
-                    frames.push(Frame {
-                        scans: (start, self.chart.scans.len()),
-                        rows,
-                        end: trie.subtree_end(i),
-                    });
-                    i += 1;
-                } else {
-                    self.chart.truncate(rows, start);
-                    i = trie.subtree_end(i);
-                }
-                if self.chart.work - work0 > budget {
-                    return Err(MaskError::WorkBudget { limit: budget });
+        let mut i = first;
+        while i < end {
+            while frames.last().is_some_and(|t| i >= t.end) {
+                if let Some(top) = frames.pop() {
+                    self.chart.truncate(top.rows, top.scans.0);
                 }
             }
-            Ok(())
-        })();
-        self.chart.truncate(base_rows, self.live);
-        result
+            let Some(&parent) = frames.last() else { break };
+            let b = trie.node_byte(i);
+            let start = self.chart.scans.len();
+            let rows = self.chart.rows.len();
+            let step = self
+                .chart
+                .step(&g.cfg, &g.lexer, &mut self.cache, parent.scans, b)?;
+            let alive = self.chart.scans.len() > start;
+            if alive || step.accepting {
+                if let Some(t) = trie.node_token(i) {
+                    mask.allow(t);
+                    for &d in trie.node_duplicates(i) {
+                        mask.allow(d);
+                    }
+                }
+            }
+            if alive {
+                frames.push(Frame {
+                    scans: (start, self.chart.scans.len()),
+                    rows,
+                    end: trie.subtree_end(i),
+                });
+                i += 1;
+            } else {
+                self.chart.truncate(rows, start);
+                i = trie.subtree_end(i);
+            }
+            if self.chart.work - work0 > budget {
+                return Err(MaskError::WorkBudget { limit: budget });
+            }
+        }
+        // Frames still open hold scans and rows past the root's.
+        self.chart.truncate(base_rows, root.1);
+        Ok(())
     }
 
     /// Bytes the grammar forces next (up to `max` of them): while exactly

@@ -14,7 +14,7 @@
 //! undoing work (rollback, and backtracking in the token-trie walk) is a
 //! truncation.
 
-use std::collections::HashSet;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use crate::cfg::{Cfg, Next};
 use crate::error::MaskError;
@@ -30,7 +30,15 @@ pub(crate) struct Item {
 /// A row of the Earley chart (the items at one lexeme boundary).
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Row {
+    /// The row's items: a range of `Chart::items`, or of `Chart::memo_items`
+    /// for a memoized row.
     pub(crate) items: (u32, u32),
+    pub(crate) memo: bool,
+    /// Length of `Chart::items` before this row was pushed (to truncate).
+    pub(crate) mark: u32,
+    /// Identity for memoization: the row's index for rows outside a mask
+    /// computation, `MEMO_BIT | n` for the `n`-th memoized row.
+    pub(crate) id: u32,
     /// Lexer state at the start of a lexeme here, or `DEAD` if the row
     /// expects no lexeme.
     pub(crate) start: u32,
@@ -39,7 +47,7 @@ pub(crate) struct Row {
 }
 
 /// A lexeme in progress.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct Scan {
     pub(crate) row: u32,
     pub(crate) state: u32,
@@ -57,9 +65,36 @@ pub(crate) struct Chart {
     predicted_stamp: u32,
     allowed: Vec<u32>,
     completions: Vec<Scan>,
+    kernel: Vec<Item>,
+    /// Rows below this index are fixed while memoization is on (0: off).
+    stable_rows: u32,
+    /// Rows built during a mask computation, keyed by the row index and the
+    /// completions that made them (the identity of each completed scan's
+    /// row, and the set of lexemes it completed): many tokens end the same lexeme from the
+    /// same row, and all get the same row. A row's items only refer to rows
+    /// its key determines, so a memoized row is valid wherever its key
+    /// matches.
+    memo: HashMap<Box<[(u32, u32)]>, MemoRow>,
+    memo_key: Vec<(u32, u32)>,
+    memo_count: u32,
+    memo_items: Vec<Item>,
     /// Earley items created so far (a work measure).
     pub(crate) work: u64,
 }
+
+const MEMO_BIT: u32 = 1 << 31;
+
+#[derive(Clone, Copy, Debug)]
+struct MemoRow {
+    id: u32,
+    items: (u32, u32),
+    start: u32,
+    accepting: bool,
+}
+
+/// Memoized items are dropped past this many (checked between mask
+/// computations).
+const MEMO_ITEMS_LIMIT: usize = 1 << 22;
 
 /// What happened when a byte was read.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -100,8 +135,37 @@ impl Chart {
     }
 
     fn row_items(&self, row: u32) -> &[Item] {
-        let (a, b) = self.rows[row as usize].items;
-        &self.items[a as usize..b as usize]
+        let r = &self.rows[row as usize];
+        let (a, b) = r.items;
+        if r.memo {
+            &self.memo_items[a as usize..b as usize]
+        } else {
+            &self.items[a as usize..b as usize]
+        }
+    }
+
+    /// Turns memoization on for rows built on top of the first
+    /// `stable_rows` rows, which must not change until
+    /// [`end_memo`](Chart::end_memo).
+    pub(crate) fn begin_memo(&mut self, stable_rows: usize) {
+        if self.stable_rows != stable_rows as u32 || self.memo_items.len() > MEMO_ITEMS_LIMIT {
+            self.memo.clear();
+            self.memo_items.clear();
+            self.memo_count = 0;
+        }
+        self.stable_rows = stable_rows as u32;
+    }
+
+    /// Turns memoization off (rows beyond the stable ones must have been
+    /// truncated). Memoized rows are kept for the next `begin_memo` with
+    /// the same stable rows, unless `invalidate`.
+    pub(crate) fn end_memo(&mut self, invalidate: bool) {
+        self.stable_rows = 0;
+        if invalidate {
+            self.memo.clear();
+            self.memo_items.clear();
+            self.memo_count = 0;
+        }
     }
 
     /// Closes `kernel` into a new row (prediction and completion).
@@ -178,9 +242,14 @@ impl Chart {
                         continue;
                     }
                     let lhs = cfg.dot_lhs[it.dot as usize];
-                    let (a, b) = self.rows[it.origin as usize].items;
+                    let r = self.rows[it.origin as usize];
+                    let (a, b) = r.items;
                     for k in a..b {
-                        let parent = self.items[k as usize];
+                        let parent = if r.memo {
+                            self.memo_items[k as usize]
+                        } else {
+                            self.items[k as usize]
+                        };
                         if cfg.dot_next[parent.dot as usize] == Next::Nt(lhs) {
                             let new = Item {
                                 dot: parent.dot + 1,
@@ -204,6 +273,9 @@ impl Chart {
         };
         self.rows.push(Row {
             items: (first as u32, self.items.len() as u32),
+            memo: false,
+            mark: first as u32,
+            id: j,
             start,
             accepting,
         });
@@ -245,30 +317,80 @@ impl Chart {
                 accepting: false,
             });
         }
-        let mut kernel = Vec::new();
-        for c in 0..self.completions.len() {
-            let sc = self.completions[c];
-            let acc = cache.accepts(sc.state);
-            for it in self.row_items(sc.row) {
-                if let Next::Lex(l) = cfg.dot_next[it.dot as usize] {
-                    if acc.binary_search(&l).is_ok() {
-                        kernel.push(Item {
-                            dot: it.dot + 1,
-                            origin: it.origin,
-                        });
+        let j = self.rows.len() as u32;
+        let memoize = self.stable_rows > 0;
+        let hit = if memoize {
+            self.memo_key.clear();
+            self.memo_key.push((j, 0));
+            for c in &self.completions {
+                self.memo_key
+                    .push((self.rows[c.row as usize].id, cache.accept_id(c.state)));
+            }
+            self.memo.get(self.memo_key.as_slice()).copied()
+        } else {
+            None
+        };
+        let row = match hit {
+            Some(m) => {
+                let row = Row {
+                    items: m.items,
+                    memo: true,
+                    mark: self.items.len() as u32,
+                    id: m.id,
+                    start: m.start,
+                    accepting: m.accepting,
+                };
+                self.rows.push(row);
+                row
+            }
+            _ => {
+                let mut kernel = std::mem::take(&mut self.kernel);
+                kernel.clear();
+                for c in 0..self.completions.len() {
+                    let sc = self.completions[c];
+                    let acc = cache.accepts(sc.state);
+                    for it in self.row_items(sc.row) {
+                        if let Next::Lex(l) = cfg.dot_next[it.dot as usize] {
+                            if acc.binary_search(&l).is_ok() {
+                                kernel.push(Item {
+                                    dot: it.dot + 1,
+                                    origin: it.origin,
+                                });
+                            }
+                        }
                     }
                 }
+                let res = self.push_row(cfg, lexer, cache, &kernel);
+                self.kernel = kernel;
+                res?;
+                if memoize {
+                    // Move the row's items to the memo arena.
+                    let r = self.rows.last_mut().expect("row just pushed");
+                    let (a, b) = r.items;
+                    let m0 = self.memo_items.len() as u32;
+                    self.memo_items
+                        .extend_from_slice(&self.items[a as usize..b as usize]);
+                    self.items.truncate(a as usize);
+                    r.items = (m0, self.memo_items.len() as u32);
+                    r.memo = true;
+                    r.id = MEMO_BIT | self.memo_count;
+                    self.memo_count += 1;
+                    self.memo.insert(
+                        self.memo_key.as_slice().into(),
+                        MemoRow {
+                            id: r.id,
+                            items: r.items,
+                            start: r.start,
+                            accepting: r.accepting,
+                        },
+                    );
+                }
+                *self.rows.last().expect("row just pushed")
             }
-        }
-        self.push_row(cfg, lexer, cache, &kernel)?;
-        let row = *self.rows.last().unwrap_or(&Row {
-            items: (0, 0),
-            start: DEAD,
-            accepting: false,
-        });
+        };
         if row.start != DEAD && cache.can_advance(row.start) {
             self.scans.push(Scan {
-                row: self.rows.len() as u32 - 1,
+                row: j,
                 state: row.start,
             });
         }
@@ -281,7 +403,7 @@ impl Chart {
     /// Drops rows, items and scans beyond the given lengths.
     pub(crate) fn truncate(&mut self, rows: usize, scans: usize) {
         if rows < self.rows.len() {
-            let items = self.rows[rows].items.0 as usize;
+            let items = self.rows[rows].mark as usize;
             self.items.truncate(items);
             self.rows.truncate(rows);
         }
