@@ -7,17 +7,38 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use rein_engine::{CompiledGrammar, Compiler, Matcher};
+use rein_grammar::json_schema::{self, Options, Whitespace};
 use rein_vocab::Vocabulary;
 
 /// Arguments of `rein check`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// A regex (Rust syntax) the whole output must match.
-    #[arg(long, conflicts_with = "grammar", required_unless_present_any = ["grammar"])]
+    #[arg(
+        long,
+        conflicts_with_all = ["grammar", "json_schema"],
+        required_unless_present_any = ["grammar", "json_schema"]
+    )]
     regex: Option<String>,
     /// A GBNF grammar file (llama.cpp syntax).
-    #[arg(long, value_name = "FILE")]
+    #[arg(long, value_name = "FILE", conflicts_with = "json_schema")]
     grammar: Option<PathBuf>,
+    /// A JSON Schema file: the output must be a valid instance's JSON text.
+    #[arg(long = "json-schema", value_name = "FILE")]
+    json_schema: Option<PathBuf>,
+    /// With --json-schema: a missing additionalProperties means false.
+    #[arg(long, requires = "json_schema")]
+    strict: bool,
+    /// With --json-schema: where whitespace may appear.
+    #[arg(long, value_enum, default_value_t = WhitespaceArg::Flexible)]
+    whitespace: WhitespaceArg,
+    /// With --whitespace pretty: spaces per nesting level.
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    indent: u32,
+    /// With --json-schema: compile a oneOf whose branches may overlap as
+    /// anyOf instead of failing (accepts values matching several branches).
+    #[arg(long = "oneof-as-anyof", requires = "json_schema")]
+    oneof_as_anyof: bool,
     /// Tokenizer: a known name (llama3, qwen3, gemma3, smollm2) or a path
     /// to a tokenizer.json or GGUF file.
     #[arg(long, default_value = "llama3", value_name = "NAME|PATH")]
@@ -26,6 +47,17 @@ pub struct Args {
     /// if rejected.
     #[arg(long, value_name = "FILE")]
     input: Option<PathBuf>,
+}
+
+/// `--whitespace` values.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+enum WhitespaceArg {
+    /// Any JSON whitespace where JSON allows it.
+    Flexible,
+    /// No whitespace.
+    Compact,
+    /// Indented like `json.dumps(indent=N)`.
+    Pretty,
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -40,8 +72,39 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let src =
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
         (path.display().to_string(), compiler.gbnf(&src))
+    } else if let Some(path) = &args.json_schema {
+        let src =
+            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
+        let schema: serde_json::Value = match serde_json::from_str(&src) {
+            Ok(v) => v,
+            Err(e) => {
+                eprintln!("error: {}: not JSON: {e}", path.display());
+                return Ok(ExitCode::from(2));
+            }
+        };
+        let whitespace = match args.whitespace {
+            WhitespaceArg::Flexible => Whitespace::Flexible,
+            WhitespaceArg::Compact => Whitespace::Compact,
+            WhitespaceArg::Pretty => Whitespace::Pretty {
+                indent: args.indent,
+            },
+        };
+        let opts = Options::default()
+            .with_whitespace(whitespace)
+            .with_strict(args.strict)
+            .with_oneof_as_anyof(args.oneof_as_anyof);
+        let compiled = match json_schema::compile_with_notes(&schema, &opts) {
+            Ok(c) => {
+                for n in &c.notes {
+                    eprintln!("note: {n}");
+                }
+                compiler.grammar(&c.grammar)
+            }
+            Err(e) => Err(e),
+        };
+        (path.display().to_string(), compiled)
     } else {
-        anyhow::bail!("give --regex or --grammar");
+        anyhow::bail!("give --regex, --grammar or --json-schema");
     };
     let g = match compiled {
         Ok(g) => Arc::new(g),

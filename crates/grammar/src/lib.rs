@@ -37,6 +37,7 @@ pub mod analysis;
 pub mod error;
 pub mod gbnf;
 pub mod ir;
+pub mod json_schema;
 pub mod regex;
 #[cfg(feature = "testing")]
 pub mod testing;

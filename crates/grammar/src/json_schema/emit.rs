@@ -1,0 +1,1031 @@
+//! From a normalized [`Schema`] to grammar rules.
+//!
+//! Scalars become regexes (the engine turns regular parts into lexer
+//! DFAs); objects and arrays become small state machines expressed as
+//! rules, linear in the number of properties (optional properties never
+//! multiply); definitions become shared rules, so recursion is plain
+//! grammar recursion.
+
+use regex_syntax::hir::Hir;
+use serde_json::Value;
+
+use super::decimal::Decimal;
+use super::number;
+use super::rx::{self, alt, concat, lit, rep};
+use super::schema::{Arr, Num, Obj, Schema, Str};
+use super::{Compiler, Whitespace};
+use crate::ir::{Expr, RuleId};
+use crate::GrammarError;
+
+/// Budget of regex nodes for one length-restricted string.
+const LENGTH_BUDGET: usize = 50_000;
+
+impl<'a> Compiler<'a> {
+    fn pretty(&self) -> Option<u32> {
+        match self.opts.whitespace {
+            Whitespace::Pretty { indent } => Some(indent),
+            _ => None,
+        }
+    }
+
+    /// The depth key of rules: only pretty printing depends on depth.
+    fn depth_key(&self, d: u32) -> u32 {
+        if self.pretty().is_some() {
+            d
+        } else {
+            0
+        }
+    }
+
+    fn ws() -> Expr {
+        Expr::regex(rx::rep(
+            rx::class(&[(' ', ' '), ('\t', '\t'), ('\n', '\n'), ('\r', '\r')]),
+            0,
+            None,
+        ))
+    }
+
+    fn newline_indent(&self, d: u32) -> Expr {
+        let n = self.pretty().unwrap_or(0) as usize * d as usize;
+        Expr::literal(format!("\n{}", " ".repeat(n)))
+    }
+
+    /// Separator between members/items of a container at depth `d`.
+    fn comma(&self, d: u32) -> Expr {
+        match self.opts.whitespace {
+            Whitespace::Flexible => Expr::seq(vec![Self::ws(), Expr::literal(","), Self::ws()]),
+            Whitespace::Compact => Expr::literal(","),
+            Whitespace::Pretty { .. } => {
+                Expr::seq(vec![Expr::literal(","), self.newline_indent(d + 1)])
+            }
+        }
+    }
+
+    fn colon(&self) -> Expr {
+        match self.opts.whitespace {
+            Whitespace::Flexible => Expr::seq(vec![Self::ws(), Expr::literal(":"), Self::ws()]),
+            Whitespace::Compact => Expr::literal(":"),
+            Whitespace::Pretty { .. } => Expr::literal(": "),
+        }
+    }
+
+    /// `open` + body + `close` for a non-empty container, or the empty one.
+    fn container(
+        &self,
+        open: char,
+        close: char,
+        d: u32,
+        empty_ok: bool,
+        body: Option<Expr>,
+    ) -> Expr {
+        let (o, c) = (open.to_string(), close.to_string());
+        let mut alts = Vec::new();
+        if empty_ok {
+            alts.push(match self.opts.whitespace {
+                Whitespace::Flexible => Expr::seq(vec![
+                    Expr::literal(o.clone()),
+                    Self::ws(),
+                    Expr::literal(c.clone()),
+                ]),
+                _ => Expr::literal(format!("{o}{c}")),
+            });
+        }
+        if let Some(body) = body {
+            alts.push(match self.opts.whitespace {
+                Whitespace::Flexible => Expr::seq(vec![
+                    Expr::literal(o),
+                    Self::ws(),
+                    body,
+                    Self::ws(),
+                    Expr::literal(c),
+                ]),
+                Whitespace::Compact => Expr::seq(vec![Expr::literal(o), body, Expr::literal(c)]),
+                Whitespace::Pretty { .. } => Expr::seq(vec![
+                    Expr::literal(o),
+                    self.newline_indent(d + 1),
+                    body,
+                    self.newline_indent(d),
+                    Expr::literal(c),
+                ]),
+            });
+        }
+        Expr::alt(alts)
+    }
+
+    /// The whole document: the root schema, with whitespace around it in
+    /// flexible mode (RFC 8259 `JSON-text = ws value ws`).
+    pub(crate) fn emit_root(&mut self, s: &Schema) -> Result<Expr, GrammarError> {
+        let v = self.emit(s, 0)?;
+        Ok(match self.opts.whitespace {
+            Whitespace::Flexible => Expr::seq(vec![Self::ws(), v, Self::ws()]),
+            _ => v,
+        })
+    }
+
+    /// The expression for values of `s` at nesting depth `d`.
+    pub(crate) fn emit(&mut self, s: &Schema, d: u32) -> Result<Expr, GrammarError> {
+        self.tick(1)?;
+        if self.pretty().is_some() && d > self.opts.max_pretty_depth {
+            // Pretty printing needs a rule per depth; deeper values are not
+            // produced.
+            return Ok(Expr::Nothing);
+        }
+        Ok(match s {
+            Schema::Any => Expr::Rule(self.any_rule(d)?),
+            Schema::Nothing => Expr::Nothing,
+            Schema::Null => Expr::literal("null"),
+            Schema::Boolean => Expr::alt(vec![Expr::literal("true"), Expr::literal("false")]),
+            Schema::Number(n) => Expr::regex(self.number_hir(n)?),
+            Schema::String(st) => Expr::regex(self.string_hir(st)?),
+            Schema::Values(vs) => {
+                let mut alts = Vec::with_capacity(vs.len());
+                for v in vs {
+                    alts.push(self.value_expr(v, d)?);
+                }
+                Expr::alt(alts)
+            }
+            Schema::AnyOf(bs) => {
+                let mut alts = Vec::with_capacity(bs.len());
+                for b in bs {
+                    alts.push(self.emit(b, d)?);
+                }
+                Expr::alt(alts)
+            }
+            Schema::Ref(id) => Expr::Rule(self.def_rule(*id, d)?),
+            Schema::Lazy(parts) => Expr::Rule(self.lazy_rule(parts, d)?),
+            Schema::Array(a) => self.emit_array(a, d)?,
+            Schema::Object(o) => self.emit_object(o, d)?,
+        })
+    }
+
+    fn def_rule(&mut self, id: usize, d: u32) -> Result<RuleId, GrammarError> {
+        let key = (id, self.depth_key(d));
+        if let Some(&r) = self.def_rules.get(&key) {
+            return Ok(r);
+        }
+        let name = format!("def:{}", self.defs[id].ptr);
+        let r = self.grammar.add_rule(name, Expr::Nothing);
+        self.def_rules.insert(key, r);
+        let s = self.resolved(id, "$ref")?;
+        let e = self.emit(&s, d)?;
+        self.grammar.rules[r.index()].expr = e;
+        Ok(r)
+    }
+
+    /// A rule for a pending intersection, shared by equal ones (so that a
+    /// definition that includes itself through `allOf` and recurses through
+    /// its properties gives a finite grammar).
+    fn lazy_rule(&mut self, parts: &[Schema], d: u32) -> Result<RuleId, GrammarError> {
+        let key = (format!("{parts:?}"), self.depth_key(d));
+        if let Some(&r) = self.lazy_rules.get(&key) {
+            return Ok(r);
+        }
+        let r = self.grammar.add_rule("allOf", Expr::Nothing);
+        self.lazy_rules.insert(key, r);
+        let s = self.force(parts.to_vec(), "allOf")?;
+        let e = self.emit(&s, d)?;
+        self.grammar.rules[r.index()].expr = e;
+        Ok(r)
+    }
+
+    /// A rule for any JSON value.
+    fn any_rule(&mut self, d: u32) -> Result<RuleId, GrammarError> {
+        let key = self.depth_key(d);
+        if let Some(&r) = self.any_rules.get(&key) {
+            return Ok(r);
+        }
+        let r = self.grammar.add_rule("any", Expr::Nothing);
+        self.any_rules.insert(key, r);
+        let deeper = self.pretty().is_none() || d < self.opts.max_pretty_depth;
+        let mut alts = vec![
+            Expr::literal("null"),
+            Expr::alt(vec![Expr::literal("true"), Expr::literal("false")]),
+            Expr::regex(number_any()),
+            Expr::regex(string_any()),
+        ];
+        if deeper {
+            let item = Expr::Rule(self.any_rule(d + 1)?);
+            let items = Expr::seq(vec![
+                item.clone(),
+                Expr::repeat(Expr::seq(vec![self.comma(d), item.clone()]), 0, None),
+            ]);
+            alts.push(self.container('[', ']', d, true, Some(items)));
+            let member = Expr::seq(vec![Expr::regex(string_any()), self.colon(), item]);
+            let members = Expr::seq(vec![
+                member.clone(),
+                Expr::repeat(Expr::seq(vec![self.comma(d), member]), 0, None),
+            ]);
+            alts.push(self.container('{', '}', d, true, Some(members)));
+        } else {
+            alts.push(self.container('[', ']', d, true, None));
+            alts.push(self.container('{', '}', d, true, None));
+        }
+        self.grammar.rules[r.index()].expr = Expr::alt(alts);
+        Ok(r)
+    }
+
+    /// A JSON value as text.
+    fn value_expr(&mut self, v: &Value, d: u32) -> Result<Expr, GrammarError> {
+        Ok(match v {
+            Value::Null => Expr::literal("null"),
+            Value::Bool(b) => Expr::literal(b.to_string()),
+            Value::Number(n) => match Decimal::from_json(n) {
+                Some(x) => Expr::regex(number_literal(&x)),
+                None => Expr::literal(n.to_string()),
+            },
+            Value::String(s) => Expr::regex(quoted(&rx::lit(s))),
+            Value::Array(xs) => {
+                if xs.is_empty() {
+                    return Ok(self.container('[', ']', d, true, None));
+                }
+                let mut parts = Vec::new();
+                for (i, x) in xs.iter().enumerate() {
+                    if i > 0 {
+                        parts.push(self.comma(d));
+                    }
+                    parts.push(self.value_expr(x, d + 1)?);
+                }
+                self.container('[', ']', d, false, Some(Expr::seq(parts)))
+            }
+            Value::Object(m) => {
+                if m.is_empty() {
+                    return Ok(self.container('{', '}', d, true, None));
+                }
+                let mut parts = Vec::new();
+                for (i, (k, x)) in m.iter().enumerate() {
+                    if i > 0 {
+                        parts.push(self.comma(d));
+                    }
+                    parts.push(Expr::regex(quoted(&rx::lit(k))));
+                    parts.push(self.colon());
+                    parts.push(self.value_expr(x, d + 1)?);
+                }
+                self.container('{', '}', d, false, Some(Expr::seq(parts)))
+            }
+        })
+    }
+
+    fn number_hir(&mut self, n: &Num) -> Result<Hir, GrammarError> {
+        let mut integer = n.integer;
+        let mut max_frac: Option<usize> = None;
+        let mut int_multiple: Option<Decimal> = None;
+        for k in &n.multiple_of {
+            if let Some(p) = integer_step(k) {
+                if !k.is_integer() && !integer {
+                    // Multiples of 0.01 and the like: a fraction digit limit.
+                    if let Some(j) = power_of_ten_fraction(k) {
+                        if max_frac.is_none_or(|m| m > j) {
+                            max_frac = Some(j);
+                        }
+                        continue;
+                    }
+                    return Err(self.err(
+                        &n.at,
+                        "multipleOf",
+                        format!("multipleOf {k} for non-integers is only supported for powers of ten (0.1, 0.01, ...)"),
+                    ));
+                }
+                // Integers (or integer steps): multiples of p.
+                integer = true;
+                int_multiple = Some(match int_multiple {
+                    None => p,
+                    Some(q) => lcm(&q, &p).ok_or_else(|| {
+                        self.err(
+                            &n.at,
+                            "multipleOf",
+                            "the multipleOf values are too large to combine",
+                        )
+                    })?,
+                });
+            } else {
+                return Err(self.err(
+                    &n.at,
+                    "multipleOf",
+                    format!("multipleOf {k} is not supported"),
+                ));
+            }
+        }
+        if integer {
+            let lo = n.lo.as_ref().map(|b| {
+                if b.exclusive {
+                    b.value.floor().add_int(1)
+                } else {
+                    b.value.ceil()
+                }
+            });
+            let hi = n.hi.as_ref().map(|b| {
+                if b.exclusive {
+                    b.value.ceil().add_int(-1)
+                } else {
+                    b.value.floor()
+                }
+            });
+            if let Some(k) = int_multiple.filter(|k| *k != Decimal::from_i64(1)) {
+                let (Some(lo), Some(hi)) = (&lo, &hi) else {
+                    return Err(self.err(
+                        &n.at,
+                        "multipleOf",
+                        format!("multipleOf {k} is only supported with both minimum and maximum"),
+                    ));
+                };
+                return number::int_multiples(&k, lo, hi, 10_000).ok_or_else(|| {
+                    self.err(
+                        &n.at,
+                        "multipleOf",
+                        format!("multipleOf {k} between {lo} and {hi}: too many values (more than 10000)"),
+                    )
+                });
+            }
+            return Ok(number::int_range(lo.as_ref(), hi.as_ref()));
+        }
+        let lo = n.lo.as_ref().map(|b| number::f64_safe(b, true));
+        let hi = n.hi.as_ref().map(|b| number::f64_safe(b, false));
+        Ok(number::number_range(lo.as_ref(), hi.as_ref(), max_frac))
+    }
+
+    /// The regex of a string's JSON text, quotes included.
+    pub(crate) fn string_hir(&mut self, s: &Str) -> Result<Hir, GrammarError> {
+        let content = match s.regexes.len() {
+            0 => rep(rx::any_char(), clamp(s.min), s.max.map(clamp)),
+            1 => {
+                let r = &s.regexes[0];
+                if s.min == 0 && s.max.is_none() {
+                    r.hir.clone()
+                } else {
+                    rx::restrict_len(&r.hir, s.min, s.max, LENGTH_BUDGET).map_err(|_| {
+                        self.err(
+                            &s.at,
+                            if s.max.is_some() { "maxLength" } else { "minLength" },
+                            format!(
+                                "combining the length bounds {}..{} with {} {:?} gives too large a grammar",
+                                s.min,
+                                s.max.map(|m| m.to_string()).unwrap_or_default(),
+                                r.keyword,
+                                r.source
+                            ),
+                        )
+                    })?
+                }
+            }
+            _ => {
+                let (a, b) = (&s.regexes[0], &s.regexes[1]);
+                return Err(self.err(
+                    &b.at,
+                    b.keyword,
+                    format!(
+                        "a string must match both {} {:?} and {} {:?}: intersecting regexes is not supported",
+                        a.keyword, a.source, b.keyword, b.source
+                    ),
+                ));
+            }
+        };
+        Ok(quoted(&content))
+    }
+
+    fn emit_array(&mut self, a: &Arr, d: u32) -> Result<Expr, GrammarError> {
+        if a.unique && a.max.is_none_or(|m| m > 1) {
+            return self.emit_unique_array(a, d);
+        }
+        if !a.contains.is_empty() {
+            return self.emit_contains_array(a, d);
+        }
+        let mut elems: Vec<Expr> = Vec::with_capacity(a.prefix.len());
+        for p in &a.prefix {
+            elems.push(self.emit(p, d + 1)?);
+        }
+        let item = self.emit(&a.items, d + 1)?;
+        let items_nothing = a.items.is_nothing();
+        // tail(j): items from position j on (j >= 1), each preceded by a comma.
+        let max = a.max;
+        let min = a.min;
+        let n = a.prefix.len() as u64;
+        let mut tail = if items_nothing || max.is_some_and(|m| m <= n) {
+            Expr::Empty
+        } else {
+            let lo = min.saturating_sub(n.max(1));
+            let hi = max.map(|m| m - n.max(1));
+            let step = Expr::seq(vec![self.comma(d), item.clone()]);
+            Expr::repeat(step, clamp(lo), hi.map(clamp))
+        };
+        if n == 0 {
+            // Repeat {lo, hi} computed from position 1 on.
+            let body = Expr::seq(vec![item, tail]);
+            let empty_ok = min == 0;
+            let has_body = !items_nothing && max.is_none_or(|m| m >= 1) && !a.items.is_nothing();
+            return Ok(self.container('[', ']', d, empty_ok, has_body.then_some(body)));
+        }
+        // Positions n-1 .. 1 of the prefix, innermost first.
+        for j in (1..n).rev() {
+            if max.is_some_and(|m| j >= m) || a.prefix[j as usize].is_nothing() {
+                tail = if j < min { Expr::Nothing } else { Expr::Empty };
+                continue;
+            }
+            let step = Expr::seq(vec![self.comma(d), elems[j as usize].clone(), tail]);
+            tail = if j >= min { Expr::optional(step) } else { step };
+        }
+        let body = Expr::seq(vec![elems[0].clone(), tail]);
+        let has_body = max.is_none_or(|m| m >= 1) && !a.prefix[0].is_nothing();
+        Ok(self.container('[', ']', d, min == 0, has_body.then_some(body)))
+    }
+
+    /// Arrays with `contains`: items counted when they match the contained
+    /// schema.
+    fn emit_contains_array(&mut self, a: &Arr, d: u32) -> Result<Expr, GrammarError> {
+        if a.contains.len() > 1 || !a.prefix.is_empty() {
+            return Err(self.err(
+                &a.at,
+                "contains",
+                "contains together with prefixItems or several contains is not supported",
+            ));
+        }
+        let c = &a.contains[0];
+        let hit = self.intersect(a.items.clone(), c.schema.clone())?;
+        let miss = match c.max {
+            None => a.items.clone(),
+            Some(_) => {
+                let n = self.negate(c.schema.clone(), &a.at, "maxContains")?;
+                self.intersect(a.items.clone(), n)?
+            }
+        };
+        let hit = self.emit(&hit, d + 1)?;
+        let miss = self.emit(&miss, d + 1)?;
+        // States: (length capped, count capped).
+        let len_cap = a.max.unwrap_or(a.min);
+        let cnt_cap = c.max.unwrap_or(c.min);
+        if (len_cap + 1) * (cnt_cap + 1) > 10_000 {
+            return Err(GrammarError::Limit {
+                what: format!(
+                    "array states for contains at {}",
+                    Self::display_pointer(&a.at)
+                ),
+                value: (len_cap + 1) * (cnt_cap + 1),
+                limit: 10_000,
+            });
+        }
+        let mut memo = std::collections::HashMap::new();
+        let body = self.contains_state(a, c.min, c.max, &hit, &miss, 0, 0, d, &mut memo)?;
+        let empty_ok = a.min == 0 && c.min == 0;
+        Ok(self.container('[', ']', d, empty_ok, Some(body)))
+    }
+
+    /// Non-empty item sequences from state (len, count).
+    #[allow(clippy::too_many_arguments)]
+    fn contains_state(
+        &mut self,
+        a: &Arr,
+        cmin: u64,
+        cmax: Option<u64>,
+        hit: &Expr,
+        miss: &Expr,
+        len: u64,
+        cnt: u64,
+        d: u32,
+        memo: &mut std::collections::HashMap<(u64, u64), RuleId>,
+    ) -> Result<Expr, GrammarError> {
+        if let Some(&r) = memo.get(&(len, cnt)) {
+            return Ok(Expr::Rule(r));
+        }
+        let r = self.grammar.add_rule("contains", Expr::Nothing);
+        memo.insert((len, cnt), r);
+        let cnt_cap = cmax.unwrap_or(cmin);
+        let sep = if len > 0 { Some(self.comma(d)) } else { None };
+        let mut alts = Vec::new();
+        // Lengths beyond the minimum only matter up to maxItems.
+        let next_len = if a.max.is_some() {
+            len + 1
+        } else {
+            (len + 1).min(a.min.max(1))
+        };
+        let can_add = a.max.is_none_or(|m| len < m);
+        if can_add {
+            // A counted item.
+            if cmax.is_none_or(|m| cnt < m) {
+                let nc = if cmax.is_none() {
+                    (cnt + 1).min(cnt_cap)
+                } else {
+                    cnt + 1
+                };
+                let rest =
+                    self.contains_continue(a, cmin, cmax, hit, miss, next_len, nc, d, memo)?;
+                let mut seq: Vec<Expr> = sep.iter().cloned().collect();
+                seq.push(hit.clone());
+                seq.push(rest);
+                alts.push(Expr::seq(seq));
+            }
+            let rest = self.contains_continue(a, cmin, cmax, hit, miss, next_len, cnt, d, memo)?;
+            let mut seq: Vec<Expr> = sep.iter().cloned().collect();
+            seq.push(miss.clone());
+            seq.push(rest);
+            alts.push(Expr::seq(seq));
+        }
+        self.grammar.rules[r.index()].expr = Expr::alt(alts);
+        Ok(Expr::Rule(r))
+    }
+
+    /// After an item: stop here (if the counts allow) or add more.
+    #[allow(clippy::too_many_arguments)]
+    fn contains_continue(
+        &mut self,
+        a: &Arr,
+        cmin: u64,
+        cmax: Option<u64>,
+        hit: &Expr,
+        miss: &Expr,
+        len: u64,
+        cnt: u64,
+        d: u32,
+        memo: &mut std::collections::HashMap<(u64, u64), RuleId>,
+    ) -> Result<Expr, GrammarError> {
+        let more = self.contains_state(a, cmin, cmax, hit, miss, len, cnt, d, memo)?;
+        let done = len >= a.min && cnt >= cmin;
+        Ok(if done { Expr::optional(more) } else { more })
+    }
+
+    /// `uniqueItems` over a finite item domain.
+    fn emit_unique_array(&mut self, a: &Arr, d: u32) -> Result<Expr, GrammarError> {
+        let domain: Vec<Value> = match &a.items {
+            Schema::Values(vs) if a.prefix.is_empty() => vs.clone(),
+            Schema::Boolean if a.prefix.is_empty() => vec![Value::Bool(false), Value::Bool(true)],
+            Schema::Null if a.prefix.is_empty() => vec![Value::Null],
+            _ => {
+                return Err(self.err(
+                    &a.at,
+                    "uniqueItems",
+                    "uniqueItems is only supported when the items are drawn from a finite set (enum, const, boolean)",
+                ))
+            }
+        };
+        if !a.contains.is_empty() {
+            return Err(self.err(
+                &a.at,
+                "uniqueItems",
+                "uniqueItems together with contains is not supported",
+            ));
+        }
+        let k = domain.len();
+        let max = a.max.map_or(k, |m| (m as usize).min(k));
+        if (a.min as usize) > max {
+            return Ok(Expr::Nothing);
+        }
+        // One state per subset of used values: 2^k states.
+        if k > 12 {
+            return Err(GrammarError::Limit {
+                what: format!(
+                    "distinct values for uniqueItems at {}",
+                    Self::display_pointer(&a.at)
+                ),
+                value: k as u64,
+                limit: 12,
+            });
+        }
+        let mut vals = Vec::with_capacity(k);
+        for v in &domain {
+            vals.push(self.value_expr(v, d + 1)?);
+        }
+        let mut memo: std::collections::HashMap<u32, RuleId> = std::collections::HashMap::new();
+        let body = self.unique_state(0, &vals, a.min as usize, max, d, &mut memo);
+        Ok(self.container('[', ']', d, a.min == 0, body))
+    }
+
+    /// Non-empty continuations after the values in `used` (a bit set).
+    fn unique_state(
+        &mut self,
+        used: u32,
+        vals: &[Expr],
+        min: usize,
+        max: usize,
+        d: u32,
+        memo: &mut std::collections::HashMap<u32, RuleId>,
+    ) -> Option<Expr> {
+        if let Some(&r) = memo.get(&used) {
+            return Some(Expr::Rule(r));
+        }
+        let n = used.count_ones() as usize;
+        if n >= max {
+            return None;
+        }
+        let r = self.grammar.add_rule("unique", Expr::Nothing);
+        memo.insert(used, r);
+        let mut alts = Vec::new();
+        for (i, v) in vals.iter().enumerate() {
+            if used & (1 << i) != 0 {
+                continue;
+            }
+            let next = used | (1 << i);
+            let mut seq = Vec::new();
+            if n > 0 {
+                seq.push(self.comma(d));
+            }
+            seq.push(v.clone());
+            let more = self.unique_state(next, vals, min, max, d, memo);
+            let done = n + 1 >= min;
+            match (more, done) {
+                (Some(m), true) => seq.push(Expr::optional(m)),
+                (Some(m), false) => seq.push(m),
+                (None, true) => {}
+                (None, false) => continue,
+            }
+            alts.push(Expr::seq(seq));
+        }
+        self.grammar.rules[r.index()].expr = Expr::alt(alts);
+        Some(Expr::Rule(r))
+    }
+
+    fn emit_object(&mut self, o: &Obj, d: u32) -> Result<Expr, GrammarError> {
+        // Required keys are declared by construction; make sure.
+        if o.required.iter().any(|r| o.prop(r).is_none()) {
+            let mut o2 = o.clone();
+            for r in &o.required {
+                if o2.prop(r).is_none() {
+                    let s = self.value_schema(&o2, r)?;
+                    o2.props.push((r.clone(), s));
+                }
+            }
+            return self.emit_object(&o2, d);
+        }
+        let declared: Vec<&str> = o.props.iter().map(|(k, _)| k.as_str()).collect();
+        // Declared members that can appear.
+        let mut members = Vec::new();
+        for (k, s) in &o.props {
+            if s.is_nothing() {
+                continue;
+            }
+            let v = self.emit(s, d + 1)?;
+            let e = Expr::seq(vec![Expr::regex(quoted(&rx::lit(k))), self.colon(), v]);
+            members.push((e, o.is_required(k)));
+        }
+        let extra = self.extra_member(o, &declared, d)?;
+        let extra = match extra {
+            Some(e) => {
+                let r = self.grammar.add_rule("extra", e);
+                Some(Expr::Rule(r))
+            }
+            None => None,
+        };
+        let n = members.len();
+        let cap = o.max.unwrap_or(o.min);
+        let states = (n as u64 + 1) * (cap + 1);
+        if states > 20_000 {
+            return Err(GrammarError::Limit {
+                what: format!(
+                    "object states (properties × counts) at {}",
+                    Self::display_pointer(&o.at)
+                ),
+                value: states,
+                limit: 20_000,
+            });
+        }
+        let mut st = ObjStates {
+            members,
+            extra,
+            min: o.min,
+            max: o.max,
+            cap,
+            d,
+            f: std::collections::HashMap::new(),
+            g: std::collections::HashMap::new(),
+        };
+        let body = self.obj_f(&mut st, 0, 0, false)?;
+        let empty_ok = o.min == 0 && !st.members.iter().any(|(_, req)| *req);
+        Ok(self.container('{', '}', d, empty_ok, Some(body)))
+    }
+
+    /// One undeclared member (`key: value`), if any may appear.
+    fn extra_member(
+        &mut self,
+        o: &Obj,
+        declared: &[&str],
+        d: u32,
+    ) -> Result<Option<Expr>, GrammarError> {
+        if o.max == Some(0) {
+            return Ok(None);
+        }
+        let mut alts = Vec::new();
+        let exclusion_error = |this: &Self, what: &str| {
+            this.err(
+                &o.at,
+                "patternProperties",
+                format!(
+                    "{what}: excluding the declared properties from a key pattern is not supported"
+                ),
+            )
+        };
+        if let Some(names) = &o.names {
+            // propertyNames: keys come from the names schema.
+            let keys = self.key_regex(names, &o.at)?;
+            let any_pattern = !o.patterns.is_empty();
+            if any_pattern {
+                return Err(self.err(
+                    &o.at,
+                    "propertyNames",
+                    "propertyNames together with patternProperties is not supported",
+                ));
+            }
+            if o.additional.is_nothing() {
+                return Ok(None);
+            }
+            let keys = match keys {
+                KeyLang::Finite(ks) => {
+                    let ks: Vec<String> = ks
+                        .into_iter()
+                        .filter(|k| !declared.contains(&k.as_str()))
+                        .collect();
+                    if ks.is_empty() {
+                        return Ok(None);
+                    }
+                    alt(ks.iter().map(|k| quoted(&rx::lit(k))).collect())
+                }
+                KeyLang::Regex(h) => {
+                    for k in declared {
+                        if self.regex_matches(&h, k)? {
+                            return Err(exclusion_error(self, "propertyNames"));
+                        }
+                    }
+                    quoted(&h)
+                }
+            };
+            let v = self.emit(&o.additional, d + 1)?;
+            return Ok(Some(Expr::seq(vec![Expr::regex(keys), self.colon(), v])));
+        }
+        for p in &o.patterns {
+            for k in declared {
+                if self.regex_matches(&p.hir, k)? {
+                    return Err(exclusion_error(
+                        self,
+                        &format!("pattern {:?} matches the declared property {k:?}", p.source),
+                    ));
+                }
+            }
+        }
+        if o.patterns.len() > 1 {
+            return Err(self.err(
+                &o.at,
+                "patternProperties",
+                "several patternProperties (keys matching more than one must satisfy all their schemas) are not supported",
+            ));
+        }
+        if let Some(p) = o.patterns.first() {
+            if !p.schema.is_nothing() {
+                let v = self.emit(&p.schema, d + 1)?;
+                alts.push(Expr::seq(vec![
+                    Expr::regex(quoted(&p.hir)),
+                    self.colon(),
+                    v,
+                ]));
+            }
+            if !o.additional.is_nothing() {
+                return Err(self.err(
+                    &o.at,
+                    "additionalProperties",
+                    "additionalProperties other than false together with patternProperties (keys not matching the pattern) is not supported",
+                ));
+            }
+        } else if !o.additional.is_nothing() {
+            let keys = rx::not_in(declared);
+            let v = self.emit(&o.additional, d + 1)?;
+            alts.push(Expr::seq(vec![Expr::regex(quoted(&keys)), self.colon(), v]));
+        }
+        Ok(if alts.is_empty() {
+            None
+        } else {
+            Some(Expr::alt(alts))
+        })
+    }
+
+    /// The language of keys allowed by `propertyNames`.
+    fn key_regex(&mut self, names: &Schema, at: &str) -> Result<KeyLang, GrammarError> {
+        match names {
+            Schema::Values(vs) => Ok(KeyLang::Finite(
+                vs.iter()
+                    .filter_map(|v| v.as_str().map(str::to_string))
+                    .collect(),
+            )),
+            Schema::String(s) => {
+                let h = match s.regexes.len() {
+                    0 => rep(rx::any_char(), clamp(s.min), s.max.map(clamp)),
+                    1 if s.min == 0 && s.max.is_none() => s.regexes[0].hir.clone(),
+                    1 => rx::restrict_len(&s.regexes[0].hir, s.min, s.max, LENGTH_BUDGET).map_err(
+                        |_| {
+                            self.err(
+                                at,
+                                "propertyNames",
+                                "the key length bounds give too large a grammar",
+                            )
+                        },
+                    )?,
+                    _ => {
+                        return Err(self.err(
+                            at,
+                            "propertyNames",
+                            "several regexes for property names are not supported",
+                        ))
+                    }
+                };
+                Ok(KeyLang::Regex(h))
+            }
+            Schema::Nothing => Ok(KeyLang::Finite(Vec::new())),
+            _ => Err(self.err(
+                at,
+                "propertyNames",
+                "this propertyNames schema is not supported",
+            )),
+        }
+    }
+
+    /// F(i, c, started): members from slot i on, extras allowed first.
+    fn obj_f(
+        &mut self,
+        st: &mut ObjStates,
+        i: usize,
+        c: u64,
+        started: bool,
+    ) -> Result<Expr, GrammarError> {
+        if let Some(&r) = st.f.get(&(i, c, started)) {
+            return Ok(Expr::Rule(r));
+        }
+        let r = self.grammar.add_rule("members", Expr::Nothing);
+        st.f.insert((i, c, started), r);
+        let mut alts = vec![self.obj_g(st, i, c, started)?];
+        if let Some(e) = st.extra.clone() {
+            let sep = if started {
+                vec![self.comma(st.d)]
+            } else {
+                vec![]
+            };
+            if st.max.is_none() && c == st.cap {
+                // Saturated count: any number of extras, then G.
+                let mut seq = sep;
+                seq.push(e.clone());
+                seq.push(Expr::repeat(Expr::seq(vec![self.comma(st.d), e]), 0, None));
+                seq.push(self.obj_g(st, i, c, true)?);
+                alts.push(Expr::seq(seq));
+            } else if st.max.is_none_or(|m| c < m) {
+                let nc = (c + 1).min(st.cap);
+                let mut seq = sep;
+                seq.push(e);
+                seq.push(self.obj_f(st, i, nc, true)?);
+                alts.push(Expr::seq(seq));
+            }
+        }
+        self.grammar.rules[r.index()].expr = Expr::alt(alts);
+        Ok(Expr::Rule(r))
+    }
+
+    /// G(i, c, started): declared member i (or skip it), then F(i+1).
+    fn obj_g(
+        &mut self,
+        st: &mut ObjStates,
+        i: usize,
+        c: u64,
+        started: bool,
+    ) -> Result<Expr, GrammarError> {
+        if i == st.members.len() {
+            // The end: non-empty bodies only (the empty object is separate).
+            return Ok(if started && c >= st.min {
+                Expr::Empty
+            } else {
+                Expr::Nothing
+            });
+        }
+        if let Some(&r) = st.g.get(&(i, c, started)) {
+            return Ok(Expr::Rule(r));
+        }
+        let r = self.grammar.add_rule("member", Expr::Nothing);
+        st.g.insert((i, c, started), r);
+        let (m, required) = st.members[i].clone();
+        let mut alts = Vec::new();
+        if st.max.is_none_or(|mx| c < mx) {
+            let mut seq = if started {
+                vec![self.comma(st.d)]
+            } else {
+                vec![]
+            };
+            seq.push(m);
+            let nc = if st.max.is_some() {
+                c + 1
+            } else {
+                (c + 1).min(st.cap)
+            };
+            seq.push(self.obj_f(st, i + 1, nc, true)?);
+            alts.push(Expr::seq(seq));
+        }
+        if !required {
+            alts.push(self.obj_f(st, i + 1, c, started)?);
+        }
+        self.grammar.rules[r.index()].expr = Expr::alt(alts);
+        Ok(Expr::Rule(r))
+    }
+}
+
+enum KeyLang {
+    Finite(Vec<String>),
+    Regex(Hir),
+}
+
+struct ObjStates {
+    /// Declared members (`"key": value`) and whether each is required.
+    members: Vec<(Expr, bool)>,
+    extra: Option<Expr>,
+    min: u64,
+    max: Option<u64>,
+    cap: u64,
+    d: u32,
+    f: std::collections::HashMap<(usize, u64, bool), RuleId>,
+    g: std::collections::HashMap<(usize, u64, bool), RuleId>,
+}
+
+fn clamp(x: u64) -> u32 {
+    x.min(u32::MAX as u64) as u32
+}
+
+/// `"` + encoded content + `"`.
+fn quoted(decoded: &Hir) -> Hir {
+    concat(vec![lit("\""), rx::encode(decoded), lit("\"")])
+}
+
+/// Any JSON string.
+fn string_any() -> Hir {
+    concat(vec![lit("\""), rep(rx::json_char(), 0, None), lit("\"")])
+}
+
+/// Any JSON number.
+fn number_any() -> Hir {
+    number::number_range(None, None, None)
+}
+
+/// The spellings of one number: plain decimal with optional trailing
+/// zeros (`1`, `1.0`, `1.50`), and Python's `repr` for very large or
+/// small magnitudes (`1e+16`, `1e-05`).
+fn number_literal(x: &Decimal) -> Hir {
+    if x.is_extreme() {
+        return lit(&x.to_string());
+    }
+    let plain = x.to_plain();
+    let mut alts = vec![if x.is_integer() {
+        concat(vec![
+            lit(&plain),
+            rep(concat(vec![lit("."), rep(lit("0"), 1, None)]), 0, Some(1)),
+        ])
+    } else {
+        concat(vec![lit(&plain), rep(lit("0"), 0, None)])
+    }];
+    if let Some(m) = x.magnitude() {
+        if !(-4..16).contains(&m) {
+            // Normalized scientific notation with a two-digit exponent.
+            let (i, f) = x.abs().int_frac();
+            let digits: String = format!("{i}{f}")
+                .trim_start_matches('0')
+                .trim_end_matches('0')
+                .to_string();
+            let (head, tail) = digits.split_at(1.min(digits.len()));
+            let mant = if tail.is_empty() {
+                head.to_string()
+            } else {
+                format!("{head}.{tail}")
+            };
+            let sign = if x.is_negative() { "-" } else { "" };
+            let es = if m < 0 { "-" } else { "+" };
+            alts.push(lit(&format!("{sign}{mant}e{es}{:02}", m.abs())));
+        }
+    }
+    alt(alts)
+}
+
+/// For `k` = p/q (lowest terms), `Some(p)`: integer multiples of `k` are
+/// the multiples of `p`.
+fn integer_step(k: &Decimal) -> Option<Decimal> {
+    if k.is_integer() {
+        return Some(k.clone());
+    }
+    let (i, f) = k.int_frac();
+    let num: u128 = format!("{i}{f}").parse().ok()?;
+    let den: u128 = 10u128.checked_pow(f.len() as u32)?;
+    let g = gcd(num, den);
+    Decimal::parse(&(num / g).to_string())
+}
+
+/// `j` when `k` is `10^-j`.
+fn power_of_ten_fraction(k: &Decimal) -> Option<usize> {
+    if k.is_power_of_ten() {
+        let m = k.magnitude()?;
+        if m < 0 {
+            return Some((-m) as usize);
+        }
+    }
+    None
+}
+
+fn gcd(a: u128, b: u128) -> u128 {
+    if b == 0 {
+        a
+    } else {
+        gcd(b, a % b)
+    }
+}
+
+fn lcm(a: &Decimal, b: &Decimal) -> Option<Decimal> {
+    let x: u128 = a.to_plain().parse().ok()?;
+    let y: u128 = b.to_plain().parse().ok()?;
+    let l = (x / gcd(x, y)).checked_mul(y)?;
+    Decimal::parse(&l.to_string())
+}

@@ -1,0 +1,174 @@
+//! Runs the JSON Schema golden files (`tests/data/json-schema/*.toml`, format
+//! in the README there) through the reference recognizer, and checks every
+//! expectation against an independent validator (the `jsonschema` crate):
+//! accepted texts must be valid instances, rejected ones invalid (unless the
+//! case is marked `subset`, for spellings rein deliberately does not
+//! produce). Samples of every grammar must be valid instances too.
+
+use std::path::{Path, PathBuf};
+
+use rand::SeedableRng;
+use rein_grammar::json_schema::{compile, Options, Whitespace};
+use rein_grammar::testing::{Recognizer, Sampler};
+use serde::Deserialize;
+use serde_json::Value;
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct File {
+    test: Vec<Case>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Case {
+    name: String,
+    schema: String,
+    #[serde(default)]
+    whitespace: Option<String>,
+    #[serde(default)]
+    strict: bool,
+    #[serde(default)]
+    accept: Vec<String>,
+    #[serde(default)]
+    reject: Vec<String>,
+    #[serde(default)]
+    subset: bool,
+    error: Option<String>,
+}
+
+fn data_files() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/data/json-schema");
+    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
+        .expect("tests/data/json-schema exists")
+        .map(|e| e.expect("readable directory").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "toml"))
+        .collect();
+    files.sort();
+    files
+}
+
+fn options(case: &Case) -> Options {
+    let ws = match case.whitespace.as_deref() {
+        None | Some("flexible") => Whitespace::Flexible,
+        Some("compact") => Whitespace::Compact,
+        Some("pretty") => Whitespace::Pretty { indent: 2 },
+        Some(other) => panic!("{}: unknown whitespace {other:?}", case.name),
+    };
+    Options::default()
+        .with_whitespace(ws)
+        .with_strict(case.strict)
+}
+
+/// `Some(valid)` per the jsonschema crate, `None` if `text` is not JSON.
+fn independent(validator: &jsonschema::Validator, text: &str) -> Option<bool> {
+    let v: Value = serde_json::from_str(text).ok()?;
+    Some(validator.is_valid(&v))
+}
+
+fn check(case: &Case) -> Vec<String> {
+    let mut fails = Vec::new();
+    let schema: Value = match serde_json::from_str(&case.schema) {
+        Ok(s) => s,
+        Err(e) => return vec![format!("schema is not JSON: {e}")],
+    };
+    let compiled = compile(&schema, &options(case));
+    if let Some(want) = &case.error {
+        match compiled {
+            Ok(_) => fails.push(format!(
+                "compiled, but expected an error containing {want:?}"
+            )),
+            Err(e) if !e.to_string().contains(want.as_str()) => fails.push(format!(
+                "error {:?} does not contain {want:?}",
+                e.to_string()
+            )),
+            Err(_) => {}
+        }
+        return fails;
+    }
+    let g = match compiled {
+        Ok(g) => g,
+        Err(e) => return vec![format!("does not compile: {e}")],
+    };
+    let validator = match jsonschema::options()
+        .should_validate_formats(true)
+        .build(&schema)
+    {
+        Ok(v) => v,
+        Err(e) => return vec![format!("the jsonschema crate rejects the schema: {e}")],
+    };
+    let r = Recognizer::new(&g);
+    for s in &case.accept {
+        if !r.accepts(s) {
+            fails.push(format!("should accept {s:?}"));
+        }
+        if independent(&validator, s) != Some(true) {
+            fails.push(format!(
+                "accepted {s:?} is not a valid instance per jsonschema"
+            ));
+        }
+    }
+    for s in &case.reject {
+        if r.accepts(s) {
+            fails.push(format!("should reject {s:?}"));
+        }
+        if !case.subset && independent(&validator, s) == Some(true) {
+            fails.push(format!(
+                "rejected {s:?} is a valid instance per jsonschema (mark the case `subset`?)"
+            ));
+        }
+    }
+    let sampler = Sampler::new(&g);
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    for _ in 0..30 {
+        if let Some(s) = sampler.sample(&mut rng, 8) {
+            if s.chars().count() > 400 {
+                continue;
+            }
+            match independent(&validator, &s) {
+                Some(true) => {}
+                Some(false) => fails.push(format!("sample {s:?} is not a valid instance")),
+                None => fails.push(format!("sample {s:?} is not JSON")),
+            }
+        }
+    }
+    fails
+}
+
+#[test]
+fn json_schema_golden_files() {
+    let files = data_files();
+    assert!(!files.is_empty(), "no data files found");
+    let mut failures = Vec::new();
+    let mut cases = 0;
+    for path in &files {
+        let text = std::fs::read_to_string(path).expect("readable data file");
+        let file: File = match toml::from_str(&text) {
+            Ok(f) => f,
+            Err(e) => {
+                failures.push(format!("{}: {e}", path.display()));
+                continue;
+            }
+        };
+        let mut names = std::collections::HashSet::new();
+        for case in &file.test {
+            cases += 1;
+            let where_ = format!(
+                "{} / {}",
+                path.file_name().unwrap_or_default().to_string_lossy(),
+                case.name
+            );
+            if !names.insert(case.name.as_str()) {
+                failures.push(format!("{where_}: duplicate name"));
+            }
+            failures.extend(check(case).into_iter().map(|f| format!("{where_}: {f}")));
+        }
+    }
+    eprintln!("json-schema golden: {} files, {cases} cases", files.len());
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
