@@ -117,13 +117,13 @@ impl CfgBuilder {
         let lex_nullable: Vec<bool> = self
             .lexemes
             .iter()
-            .map(|h| h.properties().minimum_len() == Some(0))
+            .map(rein_grammar::analysis::hir_matches_empty)
             .collect();
         // Lexemes that match nothing at all make their productions useless.
         let lex_productive: Vec<bool> = self
             .lexemes
             .iter()
-            .map(|h| h.properties().minimum_len().is_some())
+            .map(|h| !rein_grammar::analysis::hir_matches_nothing(h))
             .collect();
         // Augmented start.
         let aug = self.new_nt("<start>".into(), None);

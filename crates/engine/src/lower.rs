@@ -270,7 +270,7 @@ impl<'g> Lowerer<'g> {
     /// Lowers `e` to alternatives of symbol sequences.
     fn lower_alts(&mut self, e: &Expr) -> Result<Vec<Vec<Sym>>, GrammarError> {
         if let Some(h) = self.lower_hir(e)? {
-            if h.properties().minimum_len().is_none() {
+            if rein_grammar::analysis::hir_matches_nothing(&h) {
                 return Ok(Vec::new());
             }
             return Ok(vec![self.lexeme(h)?.into_iter().collect()]);
@@ -290,7 +290,7 @@ impl<'g> Lowerer<'g> {
                 }
                 if !regular.is_empty() {
                     let h = Hir::alternation(regular);
-                    if h.properties().minimum_len().is_some() {
+                    if !rein_grammar::analysis::hir_matches_nothing(&h) {
                         out.push(self.lexeme(h)?.into_iter().collect());
                     }
                 }
@@ -360,7 +360,7 @@ impl<'g> Lowerer<'g> {
     fn symbol_or_lexeme(&mut self, e: &Expr) -> Result<Option<Sym>, GrammarError> {
         match self.lower_hir(e)? {
             Some(h) => {
-                if h.properties().minimum_len().is_none() {
+                if rein_grammar::analysis::hir_matches_nothing(&h) {
                     // Matches nothing: a nonterminal with no productions.
                     let nt = self.b.new_nt("nothing".into(), None);
                     return Ok(Some(Sym::nt(nt)));

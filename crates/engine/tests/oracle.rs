@@ -450,3 +450,19 @@ fn regex_to_gbnf(re: &str) -> String {
         .replace("| |", "| \"\" |")
         .replace("( )", "( \"\" )")
 }
+
+#[test]
+fn alternatives_that_match_nothing_do_not_empty_the_rule() {
+    // regex-syntax reports no minimum length for an alternation with an
+    // empty-class branch; the language is still {"a", "ab"}.
+    let v = abc();
+    check_regex(&v, "a|[^\\x00-\\x{10FFFF}]|ab", 3);
+    let g = rein_grammar::Grammar::from_expr(rein_grammar::Expr::alt(vec![
+        rein_grammar::Expr::Nothing,
+        rein_grammar::Expr::literal("a"),
+    ]));
+    let g = Arc::new(Compiler::new(&v).grammar(&g).unwrap());
+    let mut m = Matcher::new(g);
+    m.commit_bytes(b"a").unwrap().unwrap();
+    assert!(m.is_accepting());
+}
