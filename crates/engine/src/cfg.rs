@@ -213,10 +213,7 @@ impl CfgBuilder {
                 if nt as u32 == aug {
                     start_prod = prods.len() as u32;
                 }
-                prods.push(Prod {
-                    rhs,
-                    dot_base,
-                });
+                prods.push(Prod { rhs, dot_base });
             }
             nt_prods.push((first, prods.len() as u32));
         }

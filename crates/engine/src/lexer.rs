@@ -371,5 +371,4 @@ impl LexerCache {
     pub(crate) fn can_advance(&self, s: u32) -> bool {
         self.states[s as usize].can_advance
     }
-
 }

@@ -45,6 +45,17 @@ pub struct Matcher {
     finished: bool,
     pos: usize,
     history: Vec<Snapshot>,
+    /// Scratch stack of the trie walk.
+    frames: Vec<Frame>,
+}
+
+/// A trie node on the walk's path: its scans, the rows before it, and the
+/// end of its subtree.
+#[derive(Clone, Copy, Debug)]
+struct Frame {
+    scans: (usize, usize),
+    rows: usize,
+    end: usize,
 }
 
 impl Matcher {
@@ -66,6 +77,7 @@ impl Matcher {
             finished: false,
             pos: 0,
             history: Vec::new(),
+            frames: Vec::new(),
         }
     }
 
@@ -312,21 +324,32 @@ impl Matcher {
         end: usize,
         work0: u64,
     ) -> Result<(), MaskError> {
-        let trie = g.vocab.trie();
-        let budget = g.limits.max_items_per_step;
-
-        #[derive(Clone, Copy)]
-        struct Frame {
-            scans: (usize, usize),
-            rows: usize,
-            end: usize,
-        }
         let base_rows = self.chart.rows.len();
-        let mut frames: Vec<Frame> = vec![Frame {
+        let mut frames = std::mem::take(&mut self.frames);
+        frames.clear();
+        frames.push(Frame {
             scans: root,
             rows: base_rows,
             end,
-        }];
+        });
+        let res = self.walk_frames(g, mask, &mut frames, first, end, work0);
+        self.frames = frames;
+        // Frames still open hold scans and rows past the root's.
+        self.chart.truncate(base_rows, root.1);
+        res
+    }
+
+    fn walk_frames(
+        &mut self,
+        g: &CompiledGrammar,
+        mask: &mut TokenMask,
+        frames: &mut Vec<Frame>,
+        first: usize,
+        end: usize,
+        work0: u64,
+    ) -> Result<(), MaskError> {
+        let trie = g.vocab.trie();
+        let budget = g.limits.max_items_per_step;
         let mut i = first;
         while i < end {
             while frames.last().is_some_and(|t| i >= t.end) {
@@ -365,8 +388,6 @@ impl Matcher {
                 return Err(MaskError::WorkBudget { limit: budget });
             }
         }
-        // Frames still open hold scans and rows past the root's.
-        self.chart.truncate(base_rows, root.1);
         Ok(())
     }
 
