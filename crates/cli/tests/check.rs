@@ -38,17 +38,35 @@ fn regex_summary_and_exit_codes() {
     assert!(text(&o).contains("lexemes"), "{}", text(&o));
 
     let good = temp_file("good.txt", "3.25");
-    let o = rein(&["check", "--regex", "[0-9]+(\\.[0-9]+)?", "--input", good.to_str().unwrap()]);
+    let o = rein(&[
+        "check",
+        "--regex",
+        "[0-9]+(\\.[0-9]+)?",
+        "--input",
+        good.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
     assert!(text(&o).contains("accepted"));
 
     let bad = temp_file("bad.txt", "3.2x5");
-    let o = rein(&["check", "--regex", "[0-9]+(\\.[0-9]+)?", "--input", bad.to_str().unwrap()]);
+    let o = rein(&[
+        "check",
+        "--regex",
+        "[0-9]+(\\.[0-9]+)?",
+        "--input",
+        bad.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("rejected at byte 3"), "{}", text(&o));
 
     let short = temp_file("short.txt", "3.");
-    let o = rein(&["check", "--regex", "[0-9]+(\\.[0-9]+)?", "--input", short.to_str().unwrap()]);
+    let o = rein(&[
+        "check",
+        "--regex",
+        "[0-9]+(\\.[0-9]+)?",
+        "--input",
+        short.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("incomplete"), "{}", text(&o));
 }
@@ -67,18 +85,33 @@ fn grammar_files() {
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 
     let input = temp_file("doc.json", "{\"a\": [1, 2, {\"b\": null}]}");
-    let o = rein(&["check", "--grammar", &repo("grammars/json.gbnf"), "--input", input.to_str().unwrap()]);
+    let o = rein(&[
+        "check",
+        "--grammar",
+        &repo("grammars/json.gbnf"),
+        "--input",
+        input.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(0), "{}", text(&o));
 
     let input = temp_file("bad.json", "{\"a\": [1, 2,, 3]}");
-    let o = rein(&["check", "--grammar", &repo("grammars/json.gbnf"), "--input", input.to_str().unwrap()]);
+    let o = rein(&[
+        "check",
+        "--grammar",
+        &repo("grammars/json.gbnf"),
+        "--input",
+        input.to_str().unwrap(),
+    ]);
     assert_eq!(o.status.code(), Some(1), "{}", text(&o));
     assert!(text(&o).contains("rejected at byte 12"), "{}", text(&o));
 }
 
 #[test]
 fn grammar_errors_have_line_and_column() {
-    let g = temp_file("bad.gbnf", "root ::= item+\nitem ::= \"a\" | undefined-rule\n");
+    let g = temp_file(
+        "bad.gbnf",
+        "root ::= item+\nitem ::= \"a\" | undefined-rule\n",
+    );
     let o = rein(&["check", "--grammar", g.to_str().unwrap()]);
     assert_eq!(o.status.code(), Some(2), "{}", text(&o));
     let t = text(&o);
