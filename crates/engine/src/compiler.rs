@@ -1,6 +1,6 @@
 //! Compiling a grammar against a vocabulary.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rein_grammar::{Grammar, GrammarError};
@@ -63,7 +63,7 @@ pub struct Config {
 /// Compiles constraints for one vocabulary.
 ///
 /// ```no_run
-/// # use std::sync::Arc;
+/// # use std::sync::{Arc, Mutex};
 /// # use rein_engine::Compiler;
 /// # let vocab = Arc::new(rein_vocab::Vocabulary::load("llama3").unwrap());
 /// let g = Compiler::new(&vocab).regex(r"[0-9]+").unwrap();
@@ -103,6 +103,7 @@ impl Compiler {
             cfg,
             lexer,
             initial: Initial { cache, chart },
+            warm: Mutex::new(None),
             limits: limits.clone(),
             compile_time: t.elapsed(),
         })
@@ -133,6 +134,10 @@ pub struct CompiledGrammar {
     pub(crate) cfg: Cfg,
     pub(crate) lexer: Lexer,
     pub(crate) initial: Initial,
+    /// The lexer cache of the matcher that learned most so far: new
+    /// matchers start from it (it grew from `initial.cache`, so state ids
+    /// agree), and finished matchers hand theirs back.
+    pub(crate) warm: Mutex<Option<LexerCache>>,
     pub(crate) limits: Limits,
     compile_time: Duration,
 }

@@ -105,7 +105,7 @@ pub(crate) struct StateTokens {
 const MAX_STATE_TOKENS: usize = 512;
 
 /// The mutable, lazily filled transition table of the lexer DFA.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, Default)]
 pub(crate) struct LexerCache {
     trans: Vec<u32>,
     states: Vec<DState>,
@@ -357,6 +357,12 @@ impl LexerCache {
     pub(crate) fn accepts(&self, s: u32) -> &[u32] {
         let (a, b) = self.states[s as usize].accepts;
         &self.pool[a as usize..b as usize]
+    }
+
+    /// A measure of how much this cache has learned (to keep the larger of
+    /// two caches that grew from the same one).
+    pub(crate) fn learned(&self) -> usize {
+        self.states.len() + 64 * self.state_tokens.len()
     }
 
     /// An id of the set of lexemes that match in state `s`: states with

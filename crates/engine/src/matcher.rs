@@ -49,6 +49,21 @@ pub struct Matcher {
     frames: Vec<Frame>,
 }
 
+impl Drop for Matcher {
+    /// Hands the lexer cache back to the grammar if it learned more than the
+    /// one there, so that later matchers start warm.
+    fn drop(&mut self) {
+        if let Ok(mut w) = self.g.warm.lock() {
+            let better = w
+                .as_ref()
+                .is_none_or(|c| c.learned() < self.cache.learned());
+            if better && self.cache.learned() > self.g.initial.cache.learned() {
+                *w = Some(std::mem::take(&mut self.cache));
+            }
+        }
+    }
+}
+
 /// A trie node on the walk's path: its scans, the rows before it, and the
 /// end of its subtree.
 #[derive(Clone, Copy, Debug)]
@@ -61,7 +76,8 @@ struct Frame {
 impl Matcher {
     /// A matcher at the start of the output.
     pub fn new(g: Arc<CompiledGrammar>) -> Matcher {
-        let cache = g.initial.cache.clone();
+        let warm = g.warm.lock().ok().and_then(|w| w.clone());
+        let cache = warm.unwrap_or_else(|| g.initial.cache.clone());
         let mut chart = g.initial.chart.clone();
         let accepting = chart.rows.first().is_some_and(|r| r.accepting);
         chart.scans.clear();

@@ -466,3 +466,18 @@ fn alternatives_that_match_nothing_do_not_empty_the_rule() {
     m.commit_bytes(b"a").unwrap().unwrap();
     assert!(m.is_accepting());
 }
+
+#[test]
+fn matchers_starting_from_a_warm_lexer_cache_agree_with_the_oracle() {
+    // A dropped matcher hands its lexer cache to the grammar and the next
+    // matcher starts from it: the second exploration runs warm.
+    let v = abc();
+    for re in ["(ab|ba)*c?", "a{2,4}b{0,2}"] {
+        let g = Arc::new(Compiler::new(&v).regex(re).unwrap());
+        let oracle = DfaOracle::new(re);
+        for _ in 0..2 {
+            let mut m = Matcher::new(g.clone());
+            explore(&v, &mut m, &oracle, 3);
+        }
+    }
+}
