@@ -4,33 +4,44 @@
 //! tensors exist (q/k/v biases for Qwen 2, q/k norms for Qwen 3 and Gemma 3, the
 //! post-attention and post-feed-forward norms of Gemma 3).
 //!
-//! Layout conventions: activations are `(seq, hidden)` (batch size 1); per-head tensors
-//! are `(heads, seq, head_dim)`; the KV cache of a layer is `(kv_heads, positions, head_dim)`.
+//! Plain f32 slices throughout: activations are `(seq, width)` row-major (batch size 1), a
+//! row of per-head values is `heads` consecutive runs of `head_dim`; the KV cache of a
+//! layer holds one such row of keys and one of values per position. The matrix products
+//! are `matmul.rs`'s kernels; everything else is a handful of small loops, so one decoding
+//! step allocates a few buffers and never waits on a thread pool except inside the larger
+//! matrix products.
 
 use std::sync::Arc;
 
-use candle_core::{DType, Device, Tensor};
+use rayon::prelude::*;
 
 use crate::arch::{Activation, DecoderConfig};
 use crate::kv_cache::KvCache;
-use crate::matmul::{self, MatMulOp};
+use crate::matmul;
 use crate::rope::RopeTable;
 use crate::weights::Weights;
+
+/// Attention of this many query-key pairs and more (times the head size) is split across
+/// threads.
+const PARALLEL_ATTENTION_FROM: usize = 1 << 20;
 
 /// A linear layer `x · wᵀ (+ b)`; the weight keeps its compact layout (see `weights.rs`).
 #[derive(Debug, Clone)]
 pub(crate) struct Linear {
     pub(crate) w: Weights,
-    pub(crate) b: Option<Tensor>,
+    pub(crate) b: Option<Vec<f32>>,
 }
 
 impl Linear {
-    fn forward(&self, x: &Tensor) -> candle_core::Result<Tensor> {
-        let y = x.apply_op1_no_bwd(&MatMulOp(&self.w))?;
-        match &self.b {
-            Some(b) => y.broadcast_add(b),
-            None => Ok(y),
+    /// `seq` rows of `x` through the layer.
+    fn forward(&self, x: &[f32], seq: usize) -> Vec<f32> {
+        let mut y = matmul::matmul(&self.w, x, seq);
+        if let Some(b) = &self.b {
+            for row in y.chunks_exact_mut(b.len()) {
+                row.iter_mut().zip(b).for_each(|(y, b)| *y += b);
+            }
         }
+        y
     }
 }
 
@@ -38,18 +49,6 @@ impl Linear {
 /// output projection when the model ties them.
 #[derive(Debug, Clone)]
 pub(crate) struct Embedding(pub(crate) Arc<Weights>);
-
-impl Embedding {
-    /// `(ids.len(), hidden)` rows of the table.
-    fn lookup(&self, ids: &[u32], device: &Device) -> candle_core::Result<Tensor> {
-        let w = &self.0;
-        let mut out = vec![0f32; ids.len() * w.cols];
-        for (o, &id) in out.chunks_exact_mut(w.cols).zip(ids) {
-            w.row_to_f32(id as usize, o);
-        }
-        Tensor::from_vec(out, (ids.len(), w.cols), device)
-    }
-}
 
 /// The final hidden state of the last fed position (after the output norm), from which
 /// logits are computed.
@@ -59,19 +58,19 @@ pub struct Hidden(pub(crate) Vec<f32>);
 /// The weights of one transformer block.
 #[derive(Debug, Clone)]
 pub(crate) struct Layer {
-    pub(crate) attn_norm: Tensor,
+    pub(crate) attn_norm: Vec<f32>,
     pub(crate) q: Linear,
     pub(crate) k: Linear,
     pub(crate) v: Linear,
     pub(crate) o: Linear,
-    pub(crate) q_norm: Option<Tensor>,
-    pub(crate) k_norm: Option<Tensor>,
-    pub(crate) post_attn_norm: Option<Tensor>,
-    pub(crate) ffn_norm: Tensor,
+    pub(crate) q_norm: Option<Vec<f32>>,
+    pub(crate) k_norm: Option<Vec<f32>>,
+    pub(crate) post_attn_norm: Option<Vec<f32>>,
+    pub(crate) ffn_norm: Vec<f32>,
     pub(crate) gate: Linear,
     pub(crate) up: Linear,
     pub(crate) down: Linear,
-    pub(crate) post_ffn_norm: Option<Tensor>,
+    pub(crate) post_ffn_norm: Option<Vec<f32>>,
 }
 
 /// A loaded transformer with its KV cache.
@@ -80,7 +79,7 @@ pub(crate) struct Decoder {
     pub(crate) cfg: DecoderConfig,
     pub(crate) embed: Embedding,
     pub(crate) layers: Vec<Layer>,
-    pub(crate) norm: Tensor,
+    pub(crate) norm: Vec<f32>,
     pub(crate) lm_head: Arc<Weights>,
     pub(crate) vocab_size: usize,
     /// Rotary table of global layers (all layers when there is no sliding window).
@@ -88,7 +87,25 @@ pub(crate) struct Decoder {
     /// Rotary table of sliding-window layers, if any.
     pub(crate) local_rope: Option<RopeTable>,
     pub(crate) caches: Vec<KvCache>,
-    pub(crate) device: Device,
+}
+
+/// RMS norm of each `w.len()`-wide row of `x`, in place: `x / sqrt(mean(x²) + eps) · w`.
+fn rms_norm(x: &mut [f32], w: &[f32], eps: f32) {
+    for row in x.chunks_exact_mut(w.len()) {
+        let ms = row.iter().map(|v| v * v).sum::<f32>() / row.len() as f32;
+        let r = 1.0 / (ms + eps).sqrt();
+        row.iter_mut().zip(w).for_each(|(v, w)| *v = *v * r * w);
+    }
+}
+
+/// `x += y`.
+fn add(x: &mut [f32], y: &[f32]) {
+    x.iter_mut().zip(y).for_each(|(x, y)| *x += y);
+}
+
+/// The first key position that query position `p` attends to.
+pub(crate) fn first_key(p: usize, window: Option<usize>) -> usize {
+    window.map_or(0, |w| (p + 1).saturating_sub(w))
 }
 
 impl Decoder {
@@ -125,28 +142,25 @@ impl Decoder {
         self.caches.iter_mut().for_each(|c| c.truncate(len));
     }
 
-    fn rms(&self, x: &Tensor, w: &Tensor) -> candle_core::Result<Tensor> {
-        candle_nn::ops::rms_norm(&x.contiguous()?, w, self.cfg.rms_eps)
-    }
-
-    /// Runs `tokens` at positions `pos..pos + tokens.len()` (the cache must hold exactly
-    /// `0..pos`) and returns the normed hidden state of the last position.
-    pub(crate) fn forward_hidden(
-        &mut self,
-        tokens: &[u32],
-        pos: usize,
-    ) -> candle_core::Result<Hidden> {
+    /// Runs `tokens` (each `< vocab_size`) at positions `pos..pos + tokens.len()` (the cache
+    /// must hold exactly `0..pos`) and returns the normed hidden state of the last position.
+    pub(crate) fn forward_hidden(&mut self, tokens: &[u32], pos: usize) -> Hidden {
         let seq = tokens.len();
-        let mut x = self.embed.lookup(tokens, &self.device)?;
+        let h = self.cfg.hidden;
+        let mut x = vec![0f32; seq * h];
+        for (row, &t) in x.chunks_exact_mut(h).zip(tokens) {
+            self.embed.0.row_to_f32(t as usize, row);
+        }
         if let Some(s) = self.cfg.embed_scale {
-            x = (x * s)?;
+            let s = s as f32;
+            x.iter_mut().for_each(|v| *v *= s);
         }
         for i in 0..self.layers.len() {
-            x = self.block(i, &x, pos)?;
+            self.block(i, &mut x, seq, pos);
         }
-        let last = x.narrow(0, seq - 1, 1)?;
-        let last = self.rms(&last, &self.norm)?;
-        Ok(Hidden(last.flatten_all()?.to_vec1::<f32>()?))
+        let mut last = x[(seq - 1) * h..].to_vec();
+        rms_norm(&mut last, &self.norm, self.cfg.rms_eps);
+        Hidden(last)
     }
 
     /// All logits of a hidden state.
@@ -169,46 +183,52 @@ impl Decoder {
         }
     }
 
-    fn block(&mut self, i: usize, x: &Tensor, pos: usize) -> candle_core::Result<Tensor> {
-        let layer = &self.layers[i];
-        let h = self.rms(x, &layer.attn_norm)?;
-        let mut a = self.attention(i, &h, pos)?;
+    fn block(&mut self, i: usize, x: &mut [f32], seq: usize, pos: usize) {
+        let eps = self.cfg.rms_eps;
+        let mut h = x.to_vec();
+        rms_norm(&mut h, &self.layers[i].attn_norm, eps);
+        let mut a = self.attention(i, &h, seq, pos);
         let layer = &self.layers[i];
         if let Some(w) = &layer.post_attn_norm {
-            a = self.rms(&a, w)?;
+            rms_norm(&mut a, w, eps);
         }
-        let x = (x + a)?;
-        let h = self.rms(&x, &layer.ffn_norm)?;
-        let g = layer.gate.forward(&h)?;
-        let u = layer.up.forward(&h)?;
-        let g = match self.cfg.activation {
-            Activation::Silu => candle_nn::ops::silu(&g)?,
-            // candle's `gelu` is the tanh approximation (`gelu_erf` is the exact one).
-            Activation::GeluTanh => g.gelu()?,
-        };
-        let mut f = layer.down.forward(&(g * u)?)?;
+        add(x, &a);
+
+        let mut h = x.to_vec();
+        rms_norm(&mut h, &layer.ffn_norm, eps);
+        let mut g = layer.gate.forward(&h, seq);
+        let u = layer.up.forward(&h, seq);
+        match self.cfg.activation {
+            Activation::Silu => g
+                .iter_mut()
+                .zip(&u)
+                .for_each(|(g, u)| *g = *g / (1.0 + (-*g).exp()) * u),
+            // The tanh approximation, as Gemma's reference implementation uses.
+            Activation::GeluTanh => g.iter_mut().zip(&u).for_each(|(g, u)| {
+                let v = *g;
+                let inner = 0.797_884_6 * (v + 0.044_715 * v * v * v);
+                *g = 0.5 * v * (1.0 + inner.tanh()) * u;
+            }),
+        }
+        let mut f = layer.down.forward(&g, seq);
         if let Some(w) = &layer.post_ffn_norm {
-            f = self.rms(&f, w)?;
+            rms_norm(&mut f, w, eps);
         }
-        x + f
+        add(x, &f);
     }
 
-    fn attention(&mut self, i: usize, x: &Tensor, pos: usize) -> candle_core::Result<Tensor> {
+    fn attention(&mut self, i: usize, x: &[f32], seq: usize, pos: usize) -> Vec<f32> {
         let cfg = &self.cfg;
         let (nh, nkv, hd) = (cfg.n_heads, cfg.n_kv_heads, cfg.head_dim);
         let layer = &self.layers[i];
-        let seq = x.dim(0)?;
-        let heads = |t: Tensor, n: usize| -> candle_core::Result<Tensor> {
-            t.reshape((seq, n, hd))?.transpose(0, 1)?.contiguous()
-        };
-        let mut q = heads(layer.q.forward(x)?, nh)?;
-        let mut k = heads(layer.k.forward(x)?, nkv)?;
-        let v = heads(layer.v.forward(x)?, nkv)?;
+        let mut q = layer.q.forward(x, seq);
+        let mut k = layer.k.forward(x, seq);
+        let v = layer.v.forward(x, seq);
         if let Some(w) = &layer.q_norm {
-            q = candle_nn::ops::rms_norm(&q, w, cfg.rms_eps)?;
+            rms_norm(&mut q, w, cfg.rms_eps);
         }
         if let Some(w) = &layer.k_norm {
-            k = candle_nn::ops::rms_norm(&k, w, cfg.rms_eps)?;
+            rms_norm(&mut k, w, cfg.rms_eps);
         }
         let window = if cfg.is_local(i) {
             cfg.sliding_window
@@ -219,91 +239,76 @@ impl Decoder {
             (Some(local), Some(_)) => local,
             _ => &mut self.global_rope,
         };
-        let q = rope.apply(&q.unsqueeze(0)?, pos)?.squeeze(0)?;
-        let k = rope.apply(&k.unsqueeze(0)?, pos)?.squeeze(0)?;
+        rope.apply(&mut q, seq, nh, pos);
+        rope.apply(&mut k, seq, nkv, pos);
 
         let cache = &mut self.caches[i];
-        cache.append(&k, &v)?;
-        let end = pos + seq;
-        // The first query (position `pos`) sees keys `pos - w + 1 ..= pos`; later queries see
-        // fewer old keys, which the mask hides.
-        let start = window.map_or(0, |w| (pos + 1).saturating_sub(w));
-        let (kc, vc) = cache.range(start)?;
-        let (kc, vc) = (kc.contiguous()?, vc.contiguous()?);
-        let keys = end - start;
+        cache.append(&k, &v, nkv * hd);
+        let (keys, values) = (cache.keys(), cache.values());
+        let (scale, softcap) = (cfg.attn_scale as f32, cfg.attn_softcap.map(|c| c as f32));
         let rep = nh / nkv;
-
-        // Query heads h = g * rep + r share kv head g: batch over kv heads.
-        let q = q.reshape((nkv, rep * seq, hd))?;
-        let mut att = (q.matmul(&kc.t()?)? * cfg.attn_scale)?;
-        if let Some(cap) = cfg.attn_softcap {
-            att = ((att / cap)?.tanh()? * cap)?;
+        // Query `s`, head `qh` attends to positions first_key(p)..=p of kv head qh / rep.
+        let one = |s: usize, qh: usize, out: &mut [f32]| {
+            let p = pos + s;
+            let g = qh / rep;
+            let qv = &q[(s * nh + qh) * hd..(s * nh + qh + 1) * hd];
+            let first = first_key(p, window);
+            let mut scores: Vec<f32> = (first..=p)
+                .map(|kp| {
+                    let kv = &keys[(kp * nkv + g) * hd..(kp * nkv + g + 1) * hd];
+                    let sc = matmul::dot(qv, kv) * scale;
+                    match softcap {
+                        Some(c) => (sc / c).tanh() * c,
+                        None => sc,
+                    }
+                })
+                .collect();
+            let max = scores.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let mut sum = 0f32;
+            for sc in &mut scores {
+                *sc = (*sc - max).exp();
+                sum += *sc;
+            }
+            out.iter_mut().for_each(|o| *o = 0.0);
+            for (kp, &w) in (first..=p).zip(&scores) {
+                let vv = &values[(kp * nkv + g) * hd..(kp * nkv + g + 1) * hd];
+                matmul::axpy(w / sum, vv, out);
+            }
+        };
+        let mut y = vec![0f32; seq * nh * hd];
+        let work = seq * nh * hd * (pos + seq);
+        if work >= PARALLEL_ATTENTION_FROM {
+            y.par_chunks_mut(hd)
+                .enumerate()
+                .for_each(|(j, out)| one(j / nh, j % nh, out));
+        } else {
+            for (j, out) in y.chunks_exact_mut(hd).enumerate() {
+                one(j / nh, j % nh, out);
+            }
         }
-        if seq > 1 {
-            let mask = attention_mask(pos, seq, start, window, &self.device)?;
-            att = att
-                .reshape((nkv, rep, seq, keys))?
-                .broadcast_add(&mask)?
-                .reshape((nkv, rep * seq, keys))?;
-        }
-        let att = candle_nn::ops::softmax_last_dim(&att)?;
-        let y = att.matmul(&vc)?;
-        let y = y
-            .reshape((nh, seq, hd))?
-            .transpose(0, 1)?
-            .reshape((seq, nh * hd))?;
-        self.layers[i].o.forward(&y)
+        self.layers[i].o.forward(&y, seq)
     }
-}
-
-/// Additive mask `(seq, keys)` for queries at `pos..pos+seq` over keys at `start..pos+seq`:
-/// 0 where the key is visible (causal, and within `window` if any), -inf elsewhere.
-pub(crate) fn attention_mask(
-    pos: usize,
-    seq: usize,
-    start: usize,
-    window: Option<usize>,
-    device: &Device,
-) -> candle_core::Result<Tensor> {
-    let keys = pos + seq - start;
-    let mut m = Vec::with_capacity(seq * keys);
-    for qi in 0..seq {
-        let qp = pos + qi;
-        for kj in 0..keys {
-            let kp = start + kj;
-            let visible = kp <= qp && window.is_none_or(|w| qp - kp < w);
-            m.push(if visible { 0f32 } else { f32::NEG_INFINITY });
-        }
-    }
-    Tensor::from_vec(m, (seq, keys), device)?.to_dtype(DType::F32)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    fn visible(pos: usize, seq: usize, start: usize, window: Option<usize>) -> Vec<Vec<bool>> {
-        let m = attention_mask(pos, seq, start, window, &Device::Cpu).unwrap();
-        m.to_vec2::<f32>()
-            .unwrap()
-            .iter()
-            .map(|r| r.iter().map(|&x| x == 0.0).collect())
-            .collect()
+    #[test]
+    fn sliding_window_keeps_the_last_w_positions() {
+        assert_eq!(first_key(0, None), 0);
+        assert_eq!(first_key(9, None), 0);
+        // Window 3: the query at 4 sees 2, 3, 4.
+        assert_eq!(first_key(4, Some(3)), 2);
+        assert_eq!(first_key(1, Some(3)), 0);
     }
 
     #[test]
-    fn mask_chunk_after_cache_sees_all_cached_and_causal_within() {
-        // Queries at 3, 4 over keys 0..5.
-        let v = visible(3, 2, 0, None);
-        assert_eq!(v[0], [true, true, true, true, false]);
-        assert_eq!(v[1], [true, true, true, true, true]);
-    }
-
-    #[test]
-    fn mask_sliding_window_keeps_the_last_w_positions() {
-        // Window 3: query at p sees p-2..=p. Queries at 4, 5 over keys 2..6.
-        let v = visible(4, 2, 2, Some(3));
-        assert_eq!(v[0], [true, true, true, false]);
-        assert_eq!(v[1], [false, true, true, true]);
+    fn rms_norm_of_a_row() {
+        let mut x = [3.0f32, 4.0, 3.0, 4.0];
+        rms_norm(&mut x, &[1.0, 2.0], 0.0);
+        // mean of squares 12.5 per row.
+        let r = 1.0 / 12.5f32.sqrt();
+        assert_eq!(x, [3.0 * r, 8.0 * r, 3.0 * r, 8.0 * r]);
     }
 }

@@ -6,8 +6,8 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use candle_core::quantized::gguf_file::{Content, Value};
-use candle_core::quantized::QTensor;
-use candle_core::{Device, Tensor};
+use candle_core::quantized::GgmlDType;
+use candle_core::Device;
 
 use crate::arch::{value_to_u64, Architecture, DecoderConfig};
 use crate::decoder::{Decoder, Embedding, Layer, Linear};
@@ -28,7 +28,6 @@ struct Loader<'a> {
     path: &'a Path,
     content: Content,
     reader: BufReader<File>,
-    device: &'a Device,
     dequantize: bool,
 }
 
@@ -41,9 +40,9 @@ impl Loader<'_> {
         self.content.tensor_infos.contains_key(name)
     }
 
-    /// Reads tensor `name` and checks its shape (outermost dimension first, e.g. `(out, in)`
-    /// for a linear weight).
-    fn qtensor(&mut self, name: &str, shape: &[usize]) -> Result<Arc<QTensor>, ModelError> {
+    /// The type and raw bytes of tensor `name`, checking its shape (outermost dimension
+    /// first, e.g. `[out, in]` for a linear weight).
+    fn raw(&mut self, name: &str, shape: &[usize]) -> Result<(GgmlDType, Vec<u8>), ModelError> {
         let Some(info) = self.content.tensor_infos.get(name) else {
             return Err(ModelError::Tensor {
                 path: self.path(),
@@ -58,59 +57,9 @@ impl Loader<'_> {
                 reason: format!("expected shape {shape:?}, found {:?}", info.shape.dims()),
             });
         }
-        let t = info
-            .read(
-                &mut self.reader,
-                self.content.tensor_data_offset,
-                self.device,
-            )
-            .map_err(|e| ModelError::InvalidGguf {
-                path: self.path(),
-                reason: format!("tensor {name:?}: {e}"),
-            })?;
-        Ok(Arc::new(t))
-    }
-
-    fn dense(&mut self, name: &str, shape: &[usize]) -> Result<Tensor, ModelError> {
-        let q = self.qtensor(name, shape)?;
-        q.dequantize(self.device).map_err(|e| ModelError::Tensor {
-            path: self.path(),
-            name: name.to_string(),
-            reason: e.to_string(),
-        })
-    }
-
-    fn opt_dense(&mut self, name: &str, shape: &[usize]) -> Result<Option<Tensor>, ModelError> {
-        if self.has(name) {
-            self.dense(name, shape).map(Some)
-        } else {
-            Ok(None)
-        }
-    }
-
-    /// Reads the `rows × cols` matrix `name` (GGUF shape `[rows, cols]`, outermost first)
-    /// into the kernels' layout, without an intermediate copy of the whole tensor.
-    fn weights(&mut self, name: &str, rows: usize, cols: usize) -> Result<Weights, ModelError> {
-        let Some(info) = self.content.tensor_infos.get(name) else {
-            return Err(ModelError::Tensor {
-                path: self.path(),
-                name: name.to_string(),
-                reason: "missing".to_string(),
-            });
-        };
-        if info.shape.dims() != [rows, cols] {
-            return Err(ModelError::Tensor {
-                path: self.path(),
-                name: name.to_string(),
-                reason: format!(
-                    "expected shape {:?}, found {:?}",
-                    [rows, cols],
-                    info.shape.dims()
-                ),
-            });
-        }
         let dtype = info.ggml_dtype;
-        let size = rows * cols / dtype.block_size() * dtype.type_size();
+        let n: usize = shape.iter().product();
+        let size = n / dtype.block_size() * dtype.type_size();
         let start = self.content.tensor_data_offset + info.offset;
         let mut raw = vec![0u8; size];
         self.reader
@@ -120,6 +69,12 @@ impl Loader<'_> {
                 path: self.path(),
                 reason: format!("tensor {name:?}: {size} bytes at offset {start}: {e}"),
             })?;
+        Ok((dtype, raw))
+    }
+
+    /// Reads the `rows × cols` matrix `name` into the kernels' layout.
+    fn weights(&mut self, name: &str, rows: usize, cols: usize) -> Result<Weights, ModelError> {
+        let (dtype, raw) = self.raw(name, &[rows, cols])?;
         Weights::from_ggml(dtype, &raw, rows, cols, self.dequantize).map_err(|e| {
             ModelError::Tensor {
                 path: self.path(),
@@ -129,9 +84,31 @@ impl Loader<'_> {
         })
     }
 
+    /// Reads the vector `name` of `n` values as f32.
+    fn dense(&mut self, name: &str, n: usize) -> Result<Vec<f32>, ModelError> {
+        let (dtype, raw) = self.raw(name, &[n])?;
+        let mut out = vec![0f32; n];
+        Weights::from_ggml(dtype, &raw, 1, n, true)
+            .map(|w| w.row_to_f32(0, &mut out))
+            .map_err(|e| ModelError::Tensor {
+                path: self.path(),
+                name: name.to_string(),
+                reason: e.0,
+            })?;
+        Ok(out)
+    }
+
+    fn opt_dense(&mut self, name: &str, n: usize) -> Result<Option<Vec<f32>>, ModelError> {
+        if self.has(name) {
+            self.dense(name, n).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
     fn linear(&mut self, prefix: &str, out: usize, inp: usize) -> Result<Linear, ModelError> {
         let w = self.weights(&format!("{prefix}.weight"), out, inp)?;
-        let b = self.opt_dense(&format!("{prefix}.bias"), &[out])?;
+        let b = self.opt_dense(&format!("{prefix}.bias"), out)?;
         Ok(Linear { w, b })
     }
 }
@@ -142,6 +119,12 @@ pub(crate) fn load(
     device: &Device,
     config: &LoadConfig,
 ) -> Result<(Decoder, PromptInfo), ModelError> {
+    if !device.is_cpu() {
+        return Err(ModelError::UnsupportedFeature {
+            path: path.to_path_buf(),
+            feature: "running on a device other than the CPU".to_string(),
+        });
+    }
     let file = File::open(path).map_err(|source| ModelError::Io {
         path: path.to_path_buf(),
         source,
@@ -175,7 +158,6 @@ pub(crate) fn load(
         path,
         content,
         reader,
-        device,
         dequantize,
     };
 
@@ -203,7 +185,7 @@ pub(crate) fn load(
         embed.clone() // tied: one table for lookups and the output projection
     };
     let embed = Embedding(embed);
-    let norm = l.dense("output_norm.weight", &[h])?;
+    let norm = l.dense("output_norm.weight", h)?;
     let ffn = l
         .content
         .tensor_infos
@@ -215,19 +197,19 @@ pub(crate) fn load(
     for i in 0..cfg.n_layers {
         let p = format!("blk.{i}");
         layers.push(Layer {
-            attn_norm: l.dense(&format!("{p}.attn_norm.weight"), &[h])?,
+            attn_norm: l.dense(&format!("{p}.attn_norm.weight"), h)?,
             q: l.linear(&format!("{p}.attn_q"), nh * hd, h)?,
             k: l.linear(&format!("{p}.attn_k"), nkv * hd, h)?,
             v: l.linear(&format!("{p}.attn_v"), nkv * hd, h)?,
             o: l.linear(&format!("{p}.attn_output"), h, nh * hd)?,
-            q_norm: l.opt_dense(&format!("{p}.attn_q_norm.weight"), &[hd])?,
-            k_norm: l.opt_dense(&format!("{p}.attn_k_norm.weight"), &[hd])?,
-            post_attn_norm: l.opt_dense(&format!("{p}.post_attention_norm.weight"), &[h])?,
-            ffn_norm: l.dense(&format!("{p}.ffn_norm.weight"), &[h])?,
+            q_norm: l.opt_dense(&format!("{p}.attn_q_norm.weight"), hd)?,
+            k_norm: l.opt_dense(&format!("{p}.attn_k_norm.weight"), hd)?,
+            post_attn_norm: l.opt_dense(&format!("{p}.post_attention_norm.weight"), h)?,
+            ffn_norm: l.dense(&format!("{p}.ffn_norm.weight"), h)?,
             gate: l.linear(&format!("{p}.ffn_gate"), ffn, h)?,
             up: l.linear(&format!("{p}.ffn_up"), ffn, h)?,
             down: l.linear(&format!("{p}.ffn_down"), h, ffn)?,
-            post_ffn_norm: l.opt_dense(&format!("{p}.post_ffw_norm.weight"), &[h])?,
+            post_ffn_norm: l.opt_dense(&format!("{p}.post_ffw_norm.weight"), h)?,
         });
     }
     if arch == Architecture::Gemma3 || arch == Architecture::Qwen3 {
@@ -245,10 +227,7 @@ pub(crate) fn load(
     }
 
     // Llama 3.1-style per-frequency rotary factors.
-    let freq_factors = match l.opt_dense("rope_freqs.weight", &[hd / 2])? {
-        Some(t) => Some(t.to_vec1::<f32>()?),
-        None => None,
-    };
+    let freq_factors = l.opt_dense("rope_freqs.weight", hd / 2)?;
     let max_pos = cfg.context_length.max(1);
     let global_rope = RopeTable::new(
         hd,
@@ -257,8 +236,7 @@ pub(crate) fn load(
         freq_factors.as_deref(),
         cfg.rope_style,
         max_pos,
-        device,
-    )?;
+    );
     let local_rope = if cfg.sliding_window.is_some() {
         Some(RopeTable::new(
             hd,
@@ -267,8 +245,7 @@ pub(crate) fn load(
             None,
             cfg.rope_style,
             max_pos,
-            device,
-        )?)
+        ))
     } else {
         None
     };
@@ -283,7 +260,6 @@ pub(crate) fn load(
         global_rope,
         local_rope,
         caches,
-        device: device.clone(),
     };
     Ok((decoder, prompt))
 }

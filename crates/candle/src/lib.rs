@@ -62,5 +62,7 @@ pub use candle_core::Device;
 pub use chat::ChatTemplate;
 pub use decoder::Hidden;
 pub use error::ModelError;
-pub use generate::{Finish, GenerateConfig, GenerateError, Generation, Generator, Prompt};
+pub use generate::{
+    Finish, GenerateConfig, GenerateError, Generation, Generator, MaskOverlap, Prompt,
+};
 pub use model::{LoadConfig, Model};

@@ -16,7 +16,6 @@
 //! Rows are split across rayon's threads. On x86-64 with AVX2 and FMA the loops are
 //! compiled a second time with those features enabled and chosen at run time.
 
-use candle_core::{CpuStorage, CustomOp1, Layout as CandleLayout, Shape};
 use rayon::prelude::*;
 
 use crate::weights::{Layout, Weights};
@@ -27,6 +26,10 @@ const EXPAND_FROM_ROWS: usize = 4;
 /// Roughly this many multiply-adds per parallel task.
 const TASK_WORK: usize = 1 << 17;
 
+/// Products with fewer multiply-adds run on the calling thread: waking the pool costs more
+/// than it saves (and on a busy machine much more).
+const PARALLEL_FROM: usize = 1 << 20;
+
 /// The inner loops, portable or with SIMD intrinsics.
 trait Kernels: Copy + Send + Sync {
     /// `Σ a·b` (equal lengths).
@@ -35,6 +38,12 @@ trait Kernels: Copy + Send + Sync {
     fn dot_nibbles(self, qs: &[u8], d: &[f32], x: &[f32]) -> f32;
     /// The same over groups of `group` signed bytes.
     fn dot_bytes(self, qs: &[i8], d: &[f32], group: usize, x: &[f32]) -> f32;
+    /// `y += a·x` (equal lengths).
+    fn axpy(self, a: f32, x: &[f32], y: &mut [f32]) {
+        for (y, x) in y.iter_mut().zip(x) {
+            *y += a * x;
+        }
+    }
     /// Four dot products of `x` with the rows `w[i*cols..(i+1)*cols]`.
     fn dot4_f32(self, w: &[f32], x: &[f32]) -> [f32; 4] {
         let c = x.len();
@@ -292,6 +301,12 @@ mod x86 {
             unsafe { dot_bytes(qs.as_ptr(), d.as_ptr(), group, x.as_ptr(), ng) }
         }
 
+        fn axpy(self, a: f32, x: &[f32], y: &mut [f32]) {
+            let n = x.len().min(y.len());
+            // SAFETY: `self` proves AVX2 and FMA; both slices hold at least `n` values.
+            unsafe { axpy(a, x.as_ptr(), y.as_mut_ptr(), n) }
+        }
+
         fn dot4_f32(self, w: &[f32], x: &[f32]) -> [f32; 4] {
             let c = x.len();
             if w.len() < 4 * c {
@@ -299,6 +314,23 @@ mod x86 {
             }
             // SAFETY: `self` proves AVX2 and FMA; `w` holds four rows of `c` values.
             unsafe { dot4_f32(w.as_ptr(), x.as_ptr(), c) }
+        }
+    }
+
+    /// # Safety
+    /// AVX2 and FMA; `x` valid for `n` reads, `y` for `n` reads and writes.
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn axpy(a: f32, x: *const f32, y: *mut f32, n: usize) {
+        let av = _mm256_set1_ps(a);
+        let mut i = 0;
+        while i + 8 <= n {
+            let v = _mm256_fmadd_ps(av, _mm256_loadu_ps(x.add(i)), _mm256_loadu_ps(y.add(i)));
+            _mm256_storeu_ps(y.add(i), v);
+            i += 8;
+        }
+        while i < n {
+            *y.add(i) += a * *x.add(i);
+            i += 1;
         }
     }
 
@@ -404,9 +436,28 @@ fn run_sparse_chunk(w: &Weights, x: &[f32], xsum: &[f32], ids: &[u32], out: &mut
     sparse_chunk(Portable, w, x, xsum, ids, out)
 }
 
-/// Rows per parallel task for rows of `cols` values and `seq` activation rows.
+/// `Σ a·b` over equal-length slices, with SIMD where available.
+pub(crate) fn dot(a: &[f32], b: &[f32]) -> f32 {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(k) = x86::Avx2::detect() {
+        return k.dot_f32(a, b);
+    }
+    Portable.dot_f32(a, b)
+}
+
+/// `y += a·x`, with SIMD where available.
+pub(crate) fn axpy(a: f32, x: &[f32], y: &mut [f32]) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(k) = x86::Avx2::detect() {
+        return k.axpy(a, x, y);
+    }
+    Portable.axpy(a, x, y)
+}
+
+/// Rows per parallel task for rows of `cols` values and `seq` activation rows: about
+/// [`TASK_WORK`] multiply-adds, and a multiple of 4 (the expanded path's block).
 fn rows_per_task(cols: usize, seq: usize) -> usize {
-    (TASK_WORK / (cols * seq).max(1)).max(1)
+    (TASK_WORK / (cols * seq).max(1)).max(1).next_multiple_of(4)
 }
 
 /// `y = x · Wᵀ`: `x` is `(seq, w.cols)` row-major, the result `(seq, w.rows)`.
@@ -420,7 +471,7 @@ pub(crate) fn matmul(w: &Weights, x: &[f32], seq: usize) -> Vec<f32> {
     };
     let mut yt = vec![0f32; w.rows * seq];
     let per = rows_per_task(w.cols, seq);
-    if w.rows <= per {
+    if w.rows <= per || w.rows * w.cols * seq < PARALLEL_FROM {
         run_rows_chunk(w, x, &xsums, seq, 0, &mut yt);
     } else {
         yt.par_chunks_mut(per * seq)
@@ -444,46 +495,12 @@ pub(crate) fn matvec_rows(w: &Weights, x: &[f32], ids: &[u32], out: &mut [f32]) 
     debug_assert_eq!(ids.len(), out.len());
     let xsum = offset_group(w).map_or_else(Vec::new, |g| group_sums(x, g));
     let per = rows_per_task(w.cols, 1);
-    if ids.len() <= per {
+    if ids.len() <= per || ids.len() * w.cols < PARALLEL_FROM {
         run_sparse_chunk(w, x, &xsum, ids, out);
     } else {
         out.par_chunks_mut(per)
             .zip(ids.par_chunks(per))
             .for_each(|(o, ids)| run_sparse_chunk(w, x, &xsum, ids, o));
-    }
-}
-
-/// [`matmul`] as a candle operation on an f32 tensor `(..., cols)`.
-pub(crate) struct MatMulOp<'a>(pub(crate) &'a Weights);
-
-impl CustomOp1 for MatMulOp<'_> {
-    fn name(&self) -> &'static str {
-        "rein-matmul"
-    }
-
-    fn cpu_fwd(
-        &self,
-        storage: &CpuStorage,
-        layout: &CandleLayout,
-    ) -> candle_core::Result<(CpuStorage, Shape)> {
-        let w = self.0;
-        let dims = layout.shape().dims();
-        let Some((&cols, batch)) = dims.split_last() else {
-            candle_core::bail!("matmul input must have at least one dimension");
-        };
-        if cols != w.cols {
-            candle_core::bail!("matmul input has {cols} columns, the weights {}", w.cols);
-        }
-        let x = match (storage, layout.contiguous_offsets()) {
-            (CpuStorage::F32(v), Some((a, b))) => &v[a..b],
-            (CpuStorage::F32(_), None) => candle_core::bail!("matmul input is not contiguous"),
-            _ => candle_core::bail!("matmul input must be f32"),
-        };
-        let seq: usize = batch.iter().product();
-        let y = matmul(w, x, seq);
-        let mut out = batch.to_vec();
-        out.push(w.rows);
-        Ok((CpuStorage::F32(y), Shape::from(out)))
     }
 }
 
@@ -544,7 +561,8 @@ mod tests {
     /// the f32 product with the dequantized weights up to summation order.
     #[test]
     fn matmul_matches_dequantized_f32_product() {
-        let (rows, cols) = (300, 512);
+        // 2100 x 512: large enough for the parallel path at one activation row.
+        let (rows, cols) = (2100, 512);
         let wdata = random(rows * cols, 7);
         let t = Tensor::from_vec(wdata, (rows, cols), &Device::Cpu).unwrap();
         for dtype in [

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use std::sync::Arc;
 
-use candle_core::{Device, Tensor};
+use candle_core::Device;
 
 use crate::arch::{Activation, Architecture, DecoderConfig, RopeStyle};
 use crate::decoder::{Decoder, Embedding, Hidden, Layer, Linear};
@@ -142,13 +142,7 @@ impl Model {
         if let Some(&token) = tokens.iter().find(|&&t| t as usize >= vocab_size) {
             return Err(ModelError::TokenOutOfRange { token, vocab_size });
         }
-        match self.decoder.forward_hidden(tokens, pos) {
-            Ok(h) => Ok(h),
-            Err(e) => {
-                self.decoder.truncate_cache(pos);
-                Err(e.into())
-            }
-        }
+        Ok(self.decoder.forward_hidden(tokens, pos))
     }
 
     /// All logits of a hidden state from [`Model::forward_hidden`] (`vocab_size()` values).
@@ -254,7 +248,6 @@ impl Model {
                 "tiny_random vocabulary size must be in 1..=2^32-1, got {vocab_size}"
             )));
         }
-        let device = Device::Cpu;
         let (h, layers_n, nh, nkv, hd, ffn) = (32usize, 2usize, 2usize, 1usize, 16usize, 64usize);
         let cfg = DecoderConfig {
             arch: Architecture::Gemma3,
@@ -279,39 +272,41 @@ impl Model {
         };
         let mut rng = SplitMix64(seed ^ 0x7265_696e_5f74_696e); // "rein_tin"
                                                                 // Uniform weights with variance 1/fan_in keep activations O(1) through the layers.
-        let mut mat = |rows: usize, cols: usize, amp: f32| -> Result<Tensor, ModelError> {
-            let v: Vec<f32> = (0..rows * cols).map(|_| rng.uniform() * amp).collect();
-            Ok(Tensor::from_vec(v, (rows, cols), &device)?)
-        };
-        let lin = |t: Tensor| -> Result<Linear, ModelError> {
-            let (rows, cols) = t.dims2()?;
-            let data = t.flatten_all()?.to_vec1::<f32>()?;
-            Ok(Linear {
-                w: Weights::from_f32(data, rows, cols),
+        fn vals(rng: &mut SplitMix64, n: usize, amp: f32, offset: f32) -> Vec<f32> {
+            (0..n).map(|_| rng.uniform() * amp + offset).collect()
+        }
+        fn lin(rng: &mut SplitMix64, rows: usize, cols: usize) -> Linear {
+            let amp = (3.0 / cols as f32).sqrt();
+            Linear {
+                w: Weights::from_f32(vals(rng, rows * cols, amp, 0.0), rows, cols),
                 b: None,
-            })
-        };
-        let amp = |fan_in: usize| (3.0 / fan_in as f32).sqrt();
-        let embed = mat(vocab_size, h, 0.5)?;
+            }
+        }
+        let r = &mut rng;
+        let embed = Arc::new(Weights::from_f32(
+            vals(r, vocab_size * h, 0.5, 0.0),
+            vocab_size,
+            h,
+        ));
         let mut layers = Vec::with_capacity(layers_n);
         for _ in 0..layers_n {
             layers.push(Layer {
-                attn_norm: mat(1, h, 0.1)?.squeeze(0)?.affine(1.0, 1.0)?,
-                q: lin(mat(nh * hd, h, amp(h))?)?,
-                k: lin(mat(nkv * hd, h, amp(h))?)?,
-                v: lin(mat(nkv * hd, h, amp(h))?)?,
-                o: lin(mat(h, nh * hd, amp(nh * hd))?)?,
-                q_norm: Some(mat(1, hd, 0.1)?.squeeze(0)?.affine(1.0, 1.0)?),
-                k_norm: Some(mat(1, hd, 0.1)?.squeeze(0)?.affine(1.0, 1.0)?),
-                post_attn_norm: Some(mat(1, h, 0.1)?.squeeze(0)?.affine(1.0, 1.0)?),
-                ffn_norm: mat(1, h, 0.1)?.squeeze(0)?.affine(1.0, 1.0)?,
-                gate: lin(mat(ffn, h, amp(h))?)?,
-                up: lin(mat(ffn, h, amp(h))?)?,
-                down: lin(mat(h, ffn, amp(ffn))?)?,
-                post_ffn_norm: Some(mat(1, h, 0.1)?.squeeze(0)?.affine(1.0, 1.0)?),
+                attn_norm: vals(r, h, 0.1, 1.0),
+                q: lin(r, nh * hd, h),
+                k: lin(r, nkv * hd, h),
+                v: lin(r, nkv * hd, h),
+                o: lin(r, h, nh * hd),
+                q_norm: Some(vals(r, hd, 0.1, 1.0)),
+                k_norm: Some(vals(r, hd, 0.1, 1.0)),
+                post_attn_norm: Some(vals(r, h, 0.1, 1.0)),
+                ffn_norm: vals(r, h, 0.1, 1.0),
+                gate: lin(r, ffn, h),
+                up: lin(r, ffn, h),
+                down: lin(r, h, ffn),
+                post_ffn_norm: Some(vals(r, h, 0.1, 1.0)),
             });
         }
-        let norm = mat(1, h, 0.1)?.squeeze(0)?.affine(1.0, 1.0)?;
+        let norm = vals(r, h, 0.1, 1.0);
         let global_rope = RopeTable::new(
             hd,
             cfg.rope_base,
@@ -319,8 +314,7 @@ impl Model {
             None,
             cfg.rope_style,
             cfg.context_length,
-            &device,
-        )?;
+        );
         let local_rope = Some(RopeTable::new(
             hd,
             cfg.rope_base_local,
@@ -328,12 +322,6 @@ impl Model {
             None,
             cfg.rope_style,
             cfg.context_length,
-            &device,
-        )?);
-        let embed = Arc::new(Weights::from_f32(
-            embed.flatten_all()?.to_vec1::<f32>()?,
-            vocab_size,
-            h,
         ));
         let decoder = Decoder {
             cfg,
@@ -345,7 +333,6 @@ impl Model {
             global_rope,
             local_rope,
             caches: (0..layers_n).map(|_| KvCache::new()).collect(),
-            device,
         };
         let prompt = PromptInfo {
             chat_template: Some(ChatTemplate::Gemma),

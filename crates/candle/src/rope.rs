@@ -1,8 +1,6 @@
 //! Rotary position embedding tables, shared by all layers with the same base and grown on
 //! demand (candle-transformers builds a 131,072-position table per layer up front).
 
-use candle_core::{Device, Tensor};
-
 use crate::arch::RopeStyle;
 
 /// Positions covered by a freshly created table; it doubles when a forward needs more.
@@ -15,8 +13,8 @@ pub(crate) struct RopeTable {
     inv_freq: Vec<f32>,
     style: RopeStyle,
     max_positions: usize,
-    cos: Tensor,
-    sin: Tensor,
+    cos: Vec<f32>,
+    sin: Vec<f32>,
     len: usize,
 }
 
@@ -31,68 +29,80 @@ impl RopeTable {
         freq_factors: Option<&[f32]>,
         style: RopeStyle,
         max_positions: usize,
-        device: &Device,
-    ) -> candle_core::Result<RopeTable> {
+    ) -> RopeTable {
         let half = head_dim / 2;
         let inv_freq = (0..half)
             .map(|i| {
                 let f = 1.0 / base.powf((2 * i) as f32 / head_dim as f32) / scale;
-                match freq_factors {
-                    Some(ff) => f / ff[i],
+                match freq_factors.and_then(|ff| ff.get(i)) {
+                    Some(&ff) => f / ff,
                     None => f,
                 }
             })
             .collect();
-        let empty = Tensor::zeros((0, half), candle_core::DType::F32, device)?;
         let mut t = RopeTable {
             inv_freq,
             style,
             max_positions,
-            cos: empty.clone(),
-            sin: empty,
+            cos: Vec::new(),
+            sin: Vec::new(),
             len: 0,
         };
-        t.ensure(INITIAL_POSITIONS.min(max_positions.max(1)))?;
-        Ok(t)
+        t.ensure(INITIAL_POSITIONS.min(max_positions.max(1)));
+        t
     }
 
     /// Makes the table cover positions `0..end`.
-    fn ensure(&mut self, end: usize) -> candle_core::Result<()> {
+    fn ensure(&mut self, end: usize) {
         if end <= self.len {
-            return Ok(());
+            return;
         }
         let len = end
             .next_power_of_two()
             .max(INITIAL_POSITIONS)
             .min(self.max_positions.max(end));
         let half = self.inv_freq.len();
-        let mut cos = Vec::with_capacity(len * half);
-        let mut sin = Vec::with_capacity(len * half);
-        for p in 0..len {
+        self.cos.reserve((len - self.len) * half);
+        self.sin.reserve((len - self.len) * half);
+        for p in self.len..len {
             for &f in &self.inv_freq {
                 // f64 for the angle: at large positions f32 rounding of p*f is visible.
                 let a = p as f64 * f as f64;
-                cos.push(a.cos() as f32);
-                sin.push(a.sin() as f32);
+                self.cos.push(a.cos() as f32);
+                self.sin.push(a.sin() as f32);
             }
         }
-        let device = self.cos.device().clone();
-        self.cos = Tensor::from_vec(cos, (len, half), &device)?;
-        self.sin = Tensor::from_vec(sin, (len, half), &device)?;
         self.len = len;
-        Ok(())
     }
 
-    /// Rotates `x` of shape `(1, heads, seq, head_dim)` whose rows are positions `pos..pos+seq`.
-    pub(crate) fn apply(&mut self, x: &Tensor, pos: usize) -> candle_core::Result<Tensor> {
-        let seq = x.dim(2)?;
-        self.ensure(pos + seq)?;
-        let cos = self.cos.narrow(0, pos, seq)?;
-        let sin = self.sin.narrow(0, pos, seq)?;
-        let x = x.contiguous()?;
-        match self.style {
-            RopeStyle::Interleaved => candle_nn::rotary_emb::rope_i(&x, &cos, &sin),
-            RopeStyle::Neox => candle_nn::rotary_emb::rope(&x, &cos, &sin),
+    /// Rotates `x`, `seq` rows of `heads` heads of `head_dim` values (row `s` is position
+    /// `pos + s`), in place.
+    pub(crate) fn apply(&mut self, x: &mut [f32], seq: usize, heads: usize, pos: usize) {
+        self.ensure(pos + seq);
+        let half = self.inv_freq.len();
+        let hd = 2 * half;
+        for (s, row) in x.chunks_exact_mut(heads * hd).take(seq).enumerate() {
+            let cos = &self.cos[(pos + s) * half..(pos + s + 1) * half];
+            let sin = &self.sin[(pos + s) * half..(pos + s + 1) * half];
+            for head in row.chunks_exact_mut(hd) {
+                match self.style {
+                    RopeStyle::Interleaved => {
+                        for (i, pair) in head.chunks_exact_mut(2).enumerate() {
+                            let (a, b) = (pair[0], pair[1]);
+                            pair[0] = a * cos[i] - b * sin[i];
+                            pair[1] = a * sin[i] + b * cos[i];
+                        }
+                    }
+                    RopeStyle::Neox => {
+                        let (lo, hi) = head.split_at_mut(half);
+                        for i in 0..half {
+                            let (a, b) = (lo[i], hi[i]);
+                            lo[i] = a * cos[i] - b * sin[i];
+                            hi[i] = a * sin[i] + b * cos[i];
+                        }
+                    }
+                }
+            }
         }
     }
 }
