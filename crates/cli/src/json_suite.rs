@@ -96,6 +96,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .context("the tokenizer cannot encode text")?;
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.threads.max(1))
+        // Deeply nested schemas recurse deeply (in rein and in regex
+        // compilation); give workers the room the main thread has and more.
+        .stack_size(256 << 20)
         .build()
         .context("starting worker threads")?;
     let pb = progress(files.len() as u64);
@@ -246,7 +249,7 @@ fn run_case(
     tests: &[Value],
     vocab: &Arc<Vocabulary>,
 ) -> Result<Vec<(bool, bool, String)>, String> {
-    let (g, _) = compile_schema(schema, vocab, &Options::default());
+    let (g, _, _) = compile_schema(schema, vocab, &Options::default());
     let g = g?;
     let mut out = Vec::with_capacity(tests.len());
     let mut times = Vec::new();

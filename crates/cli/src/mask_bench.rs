@@ -82,6 +82,8 @@ pub(crate) struct CaseResult {
     pub(crate) file: String,
     pub(crate) status: Status,
     pub(crate) ttfm: Option<Duration>,
+    /// The JSON Schema to grammar part of TTFM.
+    pub(crate) schema_time: Option<Duration>,
     pub(crate) tbm: Vec<Duration>,
     pub(crate) message: String,
 }
@@ -103,6 +105,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let timeout = Duration::from_secs(args.timeout_s);
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(args.threads.max(1))
+        // Deeply nested schemas recurse deeply (in rein and in regex
+        // compilation); give workers the room the main thread has and more.
+        .stack_size(256 << 20)
         .build()
         .context("starting worker threads")?;
     let results: Vec<CaseResult> = pool.install(|| {
@@ -170,11 +175,17 @@ fn write_case_lines(out: &Path, results: &[CaseResult]) -> anyhow::Result<()> {
         std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?,
     );
     for r in results {
+        let us = |d: &Duration| (d.as_secs_f64() * 1e7).round() / 10.0;
+        let avg =
+            (!r.tbm.is_empty()).then(|| us(&(r.tbm.iter().sum::<Duration>() / r.tbm.len() as u32)));
         let line = json!({
             "file": r.file,
             "status": r.status.name(),
-            "ttfm_us": r.ttfm.map(|t| t.as_secs_f64() * 1e6),
+            "ttfm_us": r.ttfm.as_ref().map(us),
+            "schema_us": r.schema_time.as_ref().map(us),
             "tokens": r.tbm.len(),
+            "tbm_avg_us": avg,
+            "tbm_max_us": r.tbm.iter().max().map(us),
             "message": r.message,
         });
         writeln!(f, "{line}")?;
@@ -197,6 +208,7 @@ fn run_case_caught(path: &Path, vocab: &Arc<Vocabulary>, timeout: Duration) -> C
             file,
             status: Status::CompileError,
             ttfm: None,
+            schema_time: None,
             tbm: Vec::new(),
             message: format!("cannot read the case: {e:#}"),
         },
@@ -204,6 +216,7 @@ fn run_case_caught(path: &Path, vocab: &Arc<Vocabulary>, timeout: Duration) -> C
             file,
             status: Status::Panic,
             ttfm: None,
+            schema_time: None,
             tbm: Vec::new(),
             message: panic_message(&p),
         },
@@ -220,22 +233,24 @@ pub(crate) fn panic_message(p: &Box<dyn std::any::Any + Send>) -> String {
     }
 }
 
-/// Compiles a schema for the vocabulary, timed.
+/// Compiles a schema for the vocabulary: the compiled grammar (or the
+/// error), the total time and the time of the JSON Schema front-end.
 pub(crate) fn compile_schema(
     schema: &Value,
     vocab: &Arc<Vocabulary>,
     opts: &Options,
-) -> (Result<Arc<CompiledGrammar>, String>, Duration) {
+) -> (Result<Arc<CompiledGrammar>, String>, Duration, Duration) {
     let t = Instant::now();
-    let r = json_schema::compile(schema, opts)
-        .map_err(|e| e.to_string())
+    let g = json_schema::compile(schema, opts).map_err(|e| e.to_string());
+    let front = t.elapsed();
+    let r = g
         .and_then(|g| {
             Compiler::new(vocab)
                 .grammar(&g)
                 .map_err(|e| format!("engine: {e}"))
         })
         .map(Arc::new);
-    (r, t.elapsed())
+    (r, t.elapsed(), front)
 }
 
 /// The result of feeding one text.
@@ -349,7 +364,7 @@ fn run_case(path: &Path, vocab: &Arc<Vocabulary>, timeout: Duration) -> anyhow::
         .context("no \"tests\" array in the case")?;
     let started = Instant::now();
     let deadline = started + timeout;
-    let (compiled, ttfm) = compile_schema(schema, vocab, &Options::default());
+    let (compiled, ttfm, front) = compile_schema(schema, vocab, &Options::default());
     let g = match compiled {
         Ok(g) => g,
         Err(e) => {
@@ -361,6 +376,7 @@ fn run_case(path: &Path, vocab: &Arc<Vocabulary>, timeout: Duration) -> anyhow::
                     Status::CompileError
                 },
                 ttfm: None,
+                schema_time: Some(front),
                 tbm: Vec::new(),
                 message: e,
             })
@@ -405,6 +421,7 @@ fn run_case(path: &Path, vocab: &Arc<Vocabulary>, timeout: Duration) -> anyhow::
         file: String::new(),
         status,
         ttfm: Some(ttfm),
+        schema_time: Some(front),
         tbm,
         message,
     })

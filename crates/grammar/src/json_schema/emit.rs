@@ -9,6 +9,7 @@
 use regex_syntax::hir::Hir;
 use serde_json::Value;
 
+use super::automata;
 use super::decimal::Decimal;
 use super::number;
 use super::rx::{self, alt, concat, lit, rep};
@@ -345,41 +346,78 @@ impl<'a> Compiler<'a> {
 
     /// The regex of a string's JSON text, quotes included.
     pub(crate) fn string_hir(&mut self, s: &Str) -> Result<Hir, GrammarError> {
-        let content = match s.regexes.len() {
-            0 => rep(rx::any_char(), clamp(s.min), s.max.map(clamp)),
-            1 => {
-                let r = &s.regexes[0];
-                if s.min == 0 && s.max.is_none() {
-                    r.hir.clone()
-                } else {
-                    rx::restrict_len(&r.hir, s.min, s.max, LENGTH_BUDGET).map_err(|_| {
-                        self.err(
-                            &s.at,
-                            if s.max.is_some() { "maxLength" } else { "minLength" },
+        let base = match s.regexes.len() {
+            0 => None,
+            1 => Some(s.regexes[0].hir.clone()),
+            _ => {
+                let all: Vec<&Hir> = s.regexes.iter().map(|r| &r.hir).collect();
+                match automata::combine(&all, &[]) {
+                    Ok(Some(h)) => Some(h),
+                    Ok(None) => Some(Hir::fail()),
+                    Err(_) => {
+                        let (a, b) = (&s.regexes[0], &s.regexes[1]);
+                        return Err(self.err(
+                            &b.at,
+                            b.keyword,
                             format!(
-                                "combining the length bounds {}..{} with {} {:?} gives too large a grammar",
-                                s.min,
-                                s.max.map(|m| m.to_string()).unwrap_or_default(),
-                                r.keyword,
-                                r.source
+                                "a string must match both {} {:?} and {} {:?}: their intersection \
+                                 is too large an automaton",
+                                a.keyword, a.source, b.keyword, b.source
                             ),
-                        )
-                    })?
+                        ));
+                    }
                 }
             }
-            _ => {
-                let (a, b) = (&s.regexes[0], &s.regexes[1]);
-                return Err(self.err(
-                    &b.at,
-                    b.keyword,
-                    format!(
-                        "a string must match both {} {:?} and {} {:?}: intersecting regexes is not supported",
-                        a.keyword, a.source, b.keyword, b.source
-                    ),
-                ));
-            }
+        };
+        let content = match base {
+            None => rep(rx::any_char(), clamp(s.min), s.max.map(clamp)),
+            Some(h) if s.min == 0 && s.max.is_none() => h,
+            Some(h) => match rx::restrict_len(&h, s.min, s.max, LENGTH_BUDGET) {
+                Ok(x) => x,
+                Err(_) => self.capped_length(s, &h)?,
+            },
         };
         Ok(quoted(&content))
+    }
+
+    /// When the exact length restriction of a pattern or format is too
+    /// large: a subset of the strings (repetitions bounded so that every
+    /// string fits `maxLength`), with a note.
+    fn capped_length(&mut self, s: &Str, h: &Hir) -> Result<Hir, GrammarError> {
+        let r = &s.regexes[0];
+        let fail = |this: &Self| {
+            this.err(
+                &s.at,
+                if s.max.is_some() {
+                    "maxLength"
+                } else {
+                    "minLength"
+                },
+                format!(
+                    "combining the length bounds {}..{} with {} {:?} gives too large a grammar",
+                    s.min,
+                    s.max.map(|m| m.to_string()).unwrap_or_default(),
+                    r.keyword,
+                    r.source
+                ),
+            )
+        };
+        let Some(hi) = s.max else {
+            return Err(fail(self));
+        };
+        let Some(capped) = rx::cap_len(h, hi) else {
+            return Err(fail(self));
+        };
+        let exact =
+            rx::restrict_len(&capped, s.min, Some(hi), LENGTH_BUDGET).map_err(|_| fail(self))?;
+        self.note(format!(
+            "{}: strings matching {} {:?} with at most {hi} characters are produced with their \
+             repetitions bounded (a subset of the valid strings)",
+            Self::display_pointer(&s.at),
+            r.keyword,
+            r.source
+        ));
+        Ok(exact)
     }
 
     fn emit_array(&mut self, a: &Arr, d: u32) -> Result<Expr, GrammarError> {
@@ -691,6 +729,12 @@ impl<'a> Compiler<'a> {
     }
 
     /// One undeclared member (`key: value`), if any may appear.
+    ///
+    /// Undeclared keys fall into regions by the patterns they match: keys
+    /// matching exactly the patterns of a set T take the intersection of
+    /// their schemas; keys matching none take `additionalProperties`. Each
+    /// region's key language is computed exactly (minus the declared keys,
+    /// within `propertyNames`).
     fn extra_member(
         &mut self,
         o: &Obj,
@@ -700,136 +744,149 @@ impl<'a> Compiler<'a> {
         if o.max == Some(0) {
             return Ok(None);
         }
-        let mut alts = Vec::new();
-        let exclusion_error = |this: &Self, what: &str| {
-            this.err(
-                &o.at,
-                "patternProperties",
-                format!(
-                    "{what}: excluding the declared properties from a key pattern is not supported"
-                ),
-            )
-        };
-        if let Some(names) = &o.names {
-            // propertyNames: keys come from the names schema.
-            let keys = self.key_regex(names, &o.at)?;
-            let any_pattern = !o.patterns.is_empty();
-            if any_pattern {
-                return Err(self.err(
-                    &o.at,
-                    "propertyNames",
-                    "propertyNames together with patternProperties is not supported",
-                ));
-            }
-            if o.additional.is_nothing() {
-                return Ok(None);
-            }
-            let keys = match keys {
-                KeyLang::Finite(ks) => {
-                    let ks: Vec<String> = ks
-                        .into_iter()
-                        .filter(|k| !declared.contains(&k.as_str()))
-                        .collect();
-                    if ks.is_empty() {
-                        return Ok(None);
-                    }
-                    alt(ks.iter().map(|k| quoted(&rx::lit(k))).collect())
-                }
-                KeyLang::Regex(h) => {
-                    for k in declared {
-                        if self.regex_matches(&h, k)? {
-                            return Err(exclusion_error(self, "propertyNames"));
-                        }
-                    }
-                    quoted(&h)
-                }
-            };
-            let v = self.emit(&o.additional, d + 1)?;
-            return Ok(Some(Expr::seq(vec![Expr::regex(keys), self.colon(), v])));
-        }
-        for p in &o.patterns {
-            for k in declared {
-                if self.regex_matches(&p.hir, k)? {
-                    return Err(exclusion_error(
-                        self,
-                        &format!("pattern {:?} matches the declared property {k:?}", p.source),
-                    ));
-                }
-            }
-        }
-        if o.patterns.len() > 1 {
+        let k = o.patterns.len();
+        if k > 4 {
             return Err(self.err(
                 &o.at,
                 "patternProperties",
-                "several patternProperties (keys matching more than one must satisfy all their schemas) are not supported",
+                format!("{k} patternProperties: at most 4 are supported (keys may match several)"),
             ));
         }
-        if let Some(p) = o.patterns.first() {
-            if !p.schema.is_nothing() {
-                let v = self.emit(&p.schema, d + 1)?;
+        // Finite property names: each allowed key on its own.
+        if let Some(Schema::Values(names)) = &o.names {
+            let mut alts = Vec::new();
+            for n in names {
+                let Some(key) = n.as_str() else { continue };
+                if declared.contains(&key) {
+                    continue;
+                }
+                let s = self.value_schema(o, key)?;
+                if s.is_nothing() {
+                    continue;
+                }
+                let v = self.emit(&s, d + 1)?;
                 alts.push(Expr::seq(vec![
-                    Expr::regex(quoted(&p.hir)),
+                    Expr::regex(quoted(&rx::lit(key))),
                     self.colon(),
                     v,
                 ]));
             }
-            if !o.additional.is_nothing() {
+            return Ok((!alts.is_empty()).then(|| Expr::alt(alts)));
+        }
+        // Property names as regexes (with length bounds applied at the end).
+        let (name_regexes, name_len): (Vec<Hir>, Option<(u64, Option<u64>)>) = match &o.names {
+            None => (Vec::new(), None),
+            Some(Schema::String(st)) => (
+                st.regexes.iter().map(|r| r.hir.clone()).collect(),
+                (st.min > 0 || st.max.is_some()).then_some((st.min, st.max)),
+            ),
+            Some(Schema::Nothing) => return Ok(None),
+            Some(_) => {
                 return Err(self.err(
                     &o.at,
-                    "additionalProperties",
-                    "additionalProperties other than false together with patternProperties (keys not matching the pattern) is not supported",
-                ));
+                    "propertyNames",
+                    "only propertyNames schemas of strings (pattern, length, format) or of a finite set are supported",
+                ))
             }
-        } else if !o.additional.is_nothing() {
-            let keys = rx::not_in(declared);
-            let v = self.emit(&o.additional, d + 1)?;
-            alts.push(Expr::seq(vec![Expr::regex(quoted(&keys)), self.colon(), v]));
-        }
-        Ok(if alts.is_empty() {
-            None
-        } else {
-            Some(Expr::alt(alts))
-        })
-    }
-
-    /// The language of keys allowed by `propertyNames`.
-    fn key_regex(&mut self, names: &Schema, at: &str) -> Result<KeyLang, GrammarError> {
-        match names {
-            Schema::Values(vs) => Ok(KeyLang::Finite(
-                vs.iter()
-                    .filter_map(|v| v.as_str().map(str::to_string))
-                    .collect(),
-            )),
-            Schema::String(s) => {
-                let h = match s.regexes.len() {
-                    0 => rep(rx::any_char(), clamp(s.min), s.max.map(clamp)),
-                    1 if s.min == 0 && s.max.is_none() => s.regexes[0].hir.clone(),
-                    1 => rx::restrict_len(&s.regexes[0].hir, s.min, s.max, LENGTH_BUDGET).map_err(
-                        |_| {
-                            self.err(
-                                at,
-                                "propertyNames",
-                                "the key length bounds give too large a grammar",
-                            )
-                        },
-                    )?,
-                    _ => {
-                        return Err(self.err(
-                            at,
-                            "propertyNames",
-                            "several regexes for property names are not supported",
-                        ))
+        };
+        let mut alts = Vec::new();
+        for t in 0..(1usize << k) {
+            // The value schema of region T.
+            let value = if t == 0 {
+                o.additional.clone()
+            } else {
+                let mut v = Schema::Any;
+                for (i, p) in o.patterns.iter().enumerate() {
+                    if t & (1 << i) != 0 {
+                        v = self.intersect(v, p.schema.clone())?;
+                    }
+                }
+                v
+            };
+            if value.is_nothing() {
+                continue;
+            }
+            let mut pos: Vec<Hir> = name_regexes.clone();
+            let mut neg: Vec<Hir> = Vec::new();
+            for (i, p) in o.patterns.iter().enumerate() {
+                if t & (1 << i) != 0 {
+                    pos.push(p.hir.clone());
+                } else {
+                    neg.push(p.hir.clone());
+                }
+            }
+            // Declared keys that could fall in this region must be left out.
+            let mut excluded = Vec::new();
+            for w in declared {
+                let mut inside = true;
+                for h in &pos {
+                    if !self.regex_matches(h, w)? {
+                        inside = false;
+                        break;
+                    }
+                }
+                if inside {
+                    excluded.push(*w);
+                }
+            }
+            let keys =
+                if pos.is_empty() && neg.is_empty() {
+                    if excluded.is_empty() {
+                        rx::rep(rx::any_char(), 0, None)
+                    } else if name_len.is_none() {
+                        // The common case: any key but the declared ones.
+                        let keys = self.other_keys(&excluded);
+                        let v = self.emit(&value, d + 1)?;
+                        alts.push(Expr::seq(vec![Expr::regex(keys), self.colon(), v]));
+                        continue;
+                    } else {
+                        rx::not_in(&excluded)
+                    }
+                } else if pos.len() == 1 && neg.is_empty() && excluded.is_empty() {
+                    pos[0].clone()
+                } else {
+                    if !excluded.is_empty() {
+                        neg.push(rx::alt(excluded.iter().map(|w| rx::lit(w)).collect()));
+                    }
+                    let pos_refs: Vec<&Hir> = pos.iter().collect();
+                    let neg_refs: Vec<&Hir> = neg.iter().collect();
+                    match automata::combine(&pos_refs, &neg_refs) {
+                        Ok(Some(h)) => h,
+                        Ok(None) => continue,
+                        Err(_) => return Err(self.err(
+                            &o.at,
+                            "patternProperties",
+                            "the keys allowed besides the declared properties (patterns, their \
+                             complements, propertyNames) give too large an automaton",
+                        )),
                     }
                 };
-                Ok(KeyLang::Regex(h))
-            }
-            Schema::Nothing => Ok(KeyLang::Finite(Vec::new())),
-            _ => Err(self.err(
-                at,
-                "propertyNames",
-                "this propertyNames schema is not supported",
-            )),
+            let keys = match name_len {
+                None => keys,
+                Some((lo, hi)) => rx::restrict_len(&keys, lo, hi, LENGTH_BUDGET).map_err(|_| {
+                    self.err(
+                        &o.at,
+                        "propertyNames",
+                        "the key length bounds give too large a grammar",
+                    )
+                })?,
+            };
+            let v = self.emit(&value, d + 1)?;
+            alts.push(Expr::seq(vec![Expr::regex(quoted(&keys)), self.colon(), v]));
         }
+        Ok((!alts.is_empty()).then(|| Expr::alt(alts)))
+    }
+
+    /// The JSON text of any key but these (cached: objects of one
+    /// definition are often emitted many times).
+    fn other_keys(&mut self, declared: &[&str]) -> Hir {
+        let key: Vec<String> = declared.iter().map(|s| s.to_string()).collect();
+        if let Some(h) = self.key_cache.get(&key) {
+            return h.clone();
+        }
+        let h = quoted(&rx::not_in(declared));
+        self.key_cache.insert(key, h.clone());
+        h
     }
 
     /// F(i, c, started): members from slot i on, extras allowed first.
@@ -915,11 +972,6 @@ impl<'a> Compiler<'a> {
         self.grammar.rules[r.index()].expr = Expr::alt(alts);
         Ok(Expr::Rule(r))
     }
-}
-
-enum KeyLang {
-    Finite(Vec<String>),
-    Regex(Hir),
 }
 
 struct ObjStates {

@@ -69,11 +69,11 @@ use std::rc::Rc;
 
 use serde_json::{Map, Value};
 
-use crate::analysis;
 use crate::ir::{Expr, Grammar, RuleId};
 use crate::GrammarError;
 
 mod accept;
+mod automata;
 mod build;
 mod decimal;
 mod emit;
@@ -229,14 +229,14 @@ pub fn compile_with_notes(schema: &Value, options: &Options) -> Result<Compiled,
         def_rules: HashMap::new(),
         any_rules: HashMap::new(),
         lazy_rules: HashMap::new(),
+        key_cache: HashMap::new(),
     };
     let s = c.build(schema, "", resolve::DEFAULT_BASE)?;
     let root = c.grammar.add_rule("root", Expr::Nothing);
     let e = c.emit_root(&s)?;
     c.grammar.rules[root.index()].expr = e;
     c.grammar.start = root;
-    prune::prune(&mut c.grammar);
-    if analysis::unproductive_rules(&c.grammar).contains(&root) {
+    if !prune::prune(&mut c.grammar) {
         return Err(GrammarError::Schema {
             pointer: "#".into(),
             keyword: String::new(),
@@ -317,6 +317,8 @@ pub(crate) struct Compiler<'a> {
     pub(crate) def_rules: HashMap<(DefId, u32), RuleId>,
     pub(crate) any_rules: HashMap<u32, RuleId>,
     pub(crate) lazy_rules: HashMap<(String, u32), RuleId>,
+    /// Regexes of the keys outside a set of declared keys.
+    pub(crate) key_cache: HashMap<Vec<String>, regex_syntax::hir::Hir>,
 }
 
 impl<'a> Compiler<'a> {
@@ -495,4 +497,32 @@ pub(crate) fn dump(g: &Grammar) -> String {
         .enumerate()
         .map(|(i, r)| format!("#{i} {} ::= {}\n", r.name, e(&r.expr)))
         .collect()
+}
+
+#[cfg(test)]
+mod stack_tests {
+    use super::*;
+    use serde_json::json;
+
+    fn on_small_stack(s: Value) {
+        std::thread::Builder::new()
+            .stack_size(2 << 20)
+            .spawn(move || {
+                let g = compile(&s, &Options::default()).unwrap();
+                assert!(g.validate().is_ok());
+            })
+            .unwrap()
+            .join()
+            .unwrap();
+    }
+
+    #[test]
+    fn long_format_fits_default_stack() {
+        on_small_stack(json!({"type": "string", "format": "uri", "maxLength": 2000}));
+    }
+
+    #[test]
+    fn pattern_and_format_fit_default_stack() {
+        on_small_stack(json!({"type": "string", "pattern": "^a", "format": "email"}));
+    }
 }

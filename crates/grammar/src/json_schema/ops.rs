@@ -270,7 +270,7 @@ impl<'a> Compiler<'a> {
     /// True when no value is in both schemas (as far as rein can prove).
     pub(crate) fn disjoint(&mut self, a: &Schema, b: &Schema) -> bool {
         match self.intersect(a.clone(), b.clone()) {
-            Ok(s) => s.is_nothing(),
+            Ok(s) => proven_empty(&s),
             Err(_) => false,
         }
     }
@@ -376,17 +376,34 @@ impl<'a> Compiler<'a> {
     }
 
     fn negate_str(&mut self, s: Str, keyword: &str) -> Result<Vec<Schema>, GrammarError> {
-        if let Some(r) = s.regexes.first() {
-            return Err(self.err(
-                &r.at,
-                keyword,
-                format!(
-                    "the complement of `{}` {:?} is not supported",
-                    r.keyword, r.source
-                ),
-            ));
-        }
         let mut out = Vec::new();
+        // Not matching any one regex is enough.
+        for r in &s.regexes {
+            match super::automata::combine(&[], &[&r.hir]) {
+                Ok(Some(h)) => out.push(Schema::String(Box::new(Str {
+                    min: 0,
+                    max: None,
+                    regexes: vec![super::schema::StrRegex {
+                        hir: h,
+                        keyword: r.keyword,
+                        at: r.at.clone(),
+                        source: format!("not {}", r.source),
+                    }],
+                    at: s.at.clone(),
+                }))),
+                Ok(None) => {}
+                Err(_) => {
+                    return Err(self.err(
+                        &r.at,
+                        keyword,
+                        format!(
+                            "the complement of `{}` {:?} is too large an automaton",
+                            r.keyword, r.source
+                        ),
+                    ))
+                }
+            }
+        }
         if s.min > 0 {
             out.push(Schema::String(Box::new(Str {
                 min: 0,
@@ -629,6 +646,20 @@ impl<'a> Compiler<'a> {
             )),
             Err(e) => Err(e),
         }
+    }
+}
+
+/// True when the schema holds no value: empty already, or strings whose
+/// regexes have no common string.
+fn proven_empty(s: &Schema) -> bool {
+    match s {
+        Schema::Nothing => true,
+        Schema::AnyOf(v) => v.iter().all(proven_empty),
+        Schema::String(st) if st.regexes.len() > 1 => {
+            let all: Vec<&regex_syntax::hir::Hir> = st.regexes.iter().map(|r| &r.hir).collect();
+            matches!(super::automata::combine(&all, &[]), Ok(None))
+        }
+        _ => false,
     }
 }
 

@@ -186,7 +186,7 @@ impl Restrict {
 
     fn go(&mut self, h: &Hir, lo: u64, hi: Option<u64>) -> Result<Hir, TooBig> {
         self.depth += 1;
-        if self.depth > 2_000 {
+        if self.depth > 200 {
             return Err(TooBig);
         }
         let r = self.go_inner(h, lo, hi);
@@ -376,6 +376,45 @@ impl Restrict {
     }
 }
 
+/// A *subset* of `h`'s language whose strings have at most `hi`
+/// characters: every repetition is limited to at most `max(min, b)`
+/// rounds, for the largest `b` that keeps every match within `hi`. `None`
+/// when even `b = 0` is too long. Used when the exact length restriction
+/// is too large a regex (a `format: uri` with `maxLength: 2000`).
+pub(crate) fn cap_len(h: &Hir, hi: u64) -> Option<Hir> {
+    fn bound(h: &Hir, b: u32) -> Hir {
+        match h.kind() {
+            HirKind::Repetition(r) => {
+                let cap = r.min.max(b);
+                let max = Some(r.max.map_or(cap, |m| m.min(cap)));
+                rep(bound(&r.sub, b), r.min, max)
+            }
+            HirKind::Capture(c) => bound(&c.sub, b),
+            HirKind::Concat(v) => concat(v.iter().map(|x| bound(x, b)).collect()),
+            HirKind::Alternation(v) => alt(v.iter().map(|x| bound(x, b)).collect()),
+            _ => h.clone(),
+        }
+    }
+    let fits = |b: u32| char_len(&bound(h, b)).1.is_some_and(|m| m <= hi);
+    if !fits(0) {
+        return None;
+    }
+    let (mut lo, mut up) = (0u32, hi.min(1 << 20) as u32);
+    if fits(up) {
+        return Some(bound(h, up));
+    }
+    // fits(lo) && !fits(up)
+    while up - lo > 1 {
+        let mid = lo + (up - lo) / 2;
+        if fits(mid) {
+            lo = mid;
+        } else {
+            up = mid;
+        }
+    }
+    Some(bound(h, lo))
+}
+
 /// Characters that appear raw inside a JSON string: everything but `"`,
 /// `\` and the control characters U+0000..U+001F.
 fn raw_ok() -> ClassUnicode {
@@ -434,6 +473,50 @@ fn escape_regex(c: char) -> Hir {
     lit(&e)
 }
 
+/// The encodings of the characters of a class, factored: the raw ones as
+/// one class, the short escapes as `\[...]`, the `\u00XX` escapes by
+/// their third hex digit.
+fn encode_class(c: &ClassUnicode) -> Hir {
+    let mut raw = c.clone();
+    raw.intersect(&raw_ok());
+    let mut special = c.clone();
+    special.difference(&raw_ok());
+    let mut alts = Vec::new();
+    if raw.ranges().iter().next().is_some() {
+        alts.push(Hir::class(Class::Unicode(raw)));
+    }
+    let mut short: Vec<(char, char)> = Vec::new();
+    let mut hex: [Vec<(char, char)>; 2] = [Vec::new(), Vec::new()];
+    for r in special.ranges() {
+        for x in r.start()..=r.end() {
+            let e = escape_char(x);
+            if let Some(h) = e.strip_prefix("\\u00") {
+                let hi = usize::from(h.as_bytes()[0] == b'1');
+                let lo = h.as_bytes()[1] as char;
+                hex[hi].push((lo, lo));
+                if lo.is_ascii_alphabetic() {
+                    let u = lo.to_ascii_uppercase();
+                    hex[hi].push((u, u));
+                }
+            } else if let Some(ch) = e.strip_prefix('\\').and_then(|t| t.chars().next()) {
+                short.push((ch, ch));
+            }
+        }
+    }
+    if !short.is_empty() {
+        alts.push(concat(vec![lit("\\"), class(&short)]));
+    }
+    for (i, digits) in hex.iter().enumerate() {
+        if !digits.is_empty() {
+            alts.push(concat(vec![
+                lit(if i == 0 { "\\u000" } else { "\\u001" }),
+                class(digits),
+            ]));
+        }
+    }
+    alt(alts)
+}
+
 /// Turns a decoded-level regex into the regex of its JSON string contents
 /// (without quotes): each character becomes its canonical encoding.
 pub(crate) fn encode(h: &Hir) -> Hir {
@@ -461,22 +544,8 @@ pub(crate) fn encode(h: &Hir) -> Hir {
             }
             Err(_) => Hir::fail(),
         },
-        HirKind::Class(Class::Unicode(c)) => {
-            let mut raw = c.clone();
-            raw.intersect(&raw_ok());
-            let mut special = c.clone();
-            special.difference(&raw_ok());
-            let mut alts = Vec::new();
-            if raw.ranges().iter().next().is_some() {
-                alts.push(Hir::class(Class::Unicode(raw)));
-            }
-            for r in special.ranges() {
-                for x in r.start()..=r.end() {
-                    alts.push(escape_regex(x));
-                }
-            }
-            alt(alts)
-        }
+        HirKind::Class(Class::Unicode(c)) if *c == any_class() => json_char(),
+        HirKind::Class(Class::Unicode(c)) => encode_class(c),
         // Byte classes only arise from non-Unicode patterns, which the
         // pattern translator never produces.
         HirKind::Class(Class::Bytes(_)) => Hir::fail(),
@@ -489,7 +558,12 @@ pub(crate) fn encode(h: &Hir) -> Hir {
 
 /// Any one character of a JSON string's contents, canonically encoded.
 pub(crate) fn json_char() -> Hir {
-    encode(&any_char())
+    static CHAR: std::sync::OnceLock<Hir> = std::sync::OnceLock::new();
+    CHAR.get_or_init(|| encode_class(&any_class())).clone()
+}
+
+fn any_class() -> ClassUnicode {
+    ClassUnicode::new([ClassUnicodeRange::new('\0', char::MAX)])
 }
 
 /// The decoded-level regex of every string *not* in `words`.

@@ -110,6 +110,7 @@ pub(crate) struct PatternProp {
     /// Decoded-level regex of the keys it applies to (search semantics
     /// already applied).
     pub(crate) hir: Hir,
+    #[allow(dead_code)]
     pub(crate) source: String,
     pub(crate) schema: Schema,
 }
