@@ -171,9 +171,9 @@ mod tests {
         let logits = [0.0f32, 1.0, 2.0, f32::NEG_INFINITY];
         let h = histogram(&sampling(1.0, None, None), &logits, 40_000);
         let z: f64 = [0f64, 1.0, 2.0].iter().map(|x| x.exp()).sum();
-        for i in 0..3 {
+        for (i, &got) in h.iter().take(3).enumerate() {
             let want = (i as f64).exp() / z;
-            assert!((h[i] - want).abs() < 0.01, "token {i}: {} vs {want}", h[i]);
+            assert!((got - want).abs() < 0.01, "token {i}: {got} vs {want}");
         }
         assert_eq!(h[3], 0.0, "a masked token was sampled");
         // A high temperature flattens the distribution.

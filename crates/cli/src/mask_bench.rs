@@ -22,8 +22,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::Context;
 use indicatif::{ProgressBar, ProgressStyle};
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
 use rayon::prelude::*;
-use rein_engine::{CompiledGrammar, Compiler, Matcher, TokenMask};
+use rein_engine::{CompiledGrammar, Compiler, Matcher, TokenId, TokenMask};
 use rein_grammar::json_schema::{self, Options};
 use rein_vocab::Vocabulary;
 use serde_json::{json, Value};
@@ -48,6 +50,14 @@ pub struct Args {
     /// Also write one JSON line per case (file, status, message) here.
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
+    /// After the timed run, this many seeded random walks per compiled
+    /// schema, choosing among the allowed tokens (biased to finish); every
+    /// finished output must be a valid instance per the `jsonschema` crate.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    walks: usize,
+    /// Token limit of one random walk.
+    #[arg(long = "walk-tokens", default_value_t = 300, value_name = "N")]
+    walk_tokens: usize,
     /// MaskBench case files, or folders of them.
     #[arg(required = true, value_name = "PATH")]
     paths: Vec<PathBuf>,
@@ -86,6 +96,187 @@ pub(crate) struct CaseResult {
     pub(crate) schema_time: Option<Duration>,
     pub(crate) tbm: Vec<Duration>,
     pub(crate) message: String,
+    pub(crate) walks: WalkStats,
+}
+
+/// Outcomes of the random walks of one schema (or all).
+#[derive(Clone, Debug, Default)]
+pub(crate) struct WalkStats {
+    /// Finished, valid per the jsonschema crate.
+    pub(crate) valid: usize,
+    /// Finished, but invalid (or not JSON): a soundness failure.
+    pub(crate) invalid: usize,
+    /// Hit the token limit.
+    pub(crate) unfinished: usize,
+    /// No token allowed although the output was incomplete: an engine
+    /// soundness failure.
+    pub(crate) dead_end: usize,
+    /// Schemas the jsonschema crate could not compile (walks not checked).
+    pub(crate) no_validator: usize,
+    /// The first failures, for messages.
+    pub(crate) failures: Vec<String>,
+}
+
+impl WalkStats {
+    fn add(&mut self, o: &WalkStats) {
+        self.valid += o.valid;
+        self.invalid += o.invalid;
+        self.unfinished += o.unfinished;
+        self.dead_end += o.dead_end;
+        self.no_validator += o.no_validator;
+    }
+}
+
+/// What the walks need besides the grammar.
+pub(crate) struct WalkConfig {
+    pub(crate) walks: usize,
+    pub(crate) max_tokens: usize,
+    /// Tokens holding `"`, `}` or `]`, chosen more often as a walk grows.
+    pub(crate) closers: Vec<TokenId>,
+}
+
+impl WalkConfig {
+    pub(crate) fn new(vocab: &Vocabulary, walks: usize, max_tokens: usize) -> WalkConfig {
+        let closers = (0..vocab.len() as u32)
+            .map(TokenId)
+            .filter(|&t| {
+                let b = vocab.token_bytes(t);
+                !b.is_empty() && b.iter().any(|c| matches!(c, b'"' | b'}' | b']'))
+            })
+            .collect();
+        WalkConfig {
+            walks,
+            max_tokens,
+            closers,
+        }
+    }
+}
+
+/// Seeded random walks under the mask, each finished output validated.
+pub(crate) fn random_walks(
+    g: &Arc<CompiledGrammar>,
+    vocab: &Vocabulary,
+    schema: &Value,
+    cfg: &WalkConfig,
+    seed: u64,
+) -> WalkStats {
+    let mut st = WalkStats::default();
+    if cfg.walks == 0 {
+        return st;
+    }
+    let validator = match jsonschema::options()
+        .should_validate_formats(true)
+        .build(schema)
+    {
+        Ok(v) => v,
+        Err(_) => {
+            st.no_validator = 1;
+            return st;
+        }
+    };
+    let mut rng = StdRng::seed_from_u64(seed);
+    let mut mask = TokenMask::new(vocab.len());
+    for w in 0..cfg.walks {
+        let mut m = Matcher::new(g.clone());
+        let mut out: Vec<u8> = Vec::new();
+        let mut finished = false;
+        for step in 0..cfg.max_tokens {
+            if m.compute_mask(&mut mask).is_err() {
+                break;
+            }
+            let progress = step as f64 / cfg.max_tokens as f64;
+            let eos = vocab
+                .eos_tokens()
+                .iter()
+                .copied()
+                .find(|&e| mask.is_allowed(e));
+            if let Some(_e) = eos {
+                if rng.random_bool(0.3 + 0.7 * progress) {
+                    finished = true;
+                    break;
+                }
+            }
+            let Some(t) = pick_token(&mask, vocab, cfg, progress, &mut rng) else {
+                if eos.is_some() {
+                    finished = true;
+                } else {
+                    st.dead_end += 1;
+                    if st.failures.len() < 3 {
+                        st.failures.push(format!(
+                            "walk {w}: no token allowed after {:?}",
+                            clip(&String::from_utf8_lossy(&out), 300)
+                        ));
+                    }
+                }
+                break;
+            };
+            if m.commit(t).is_err() {
+                st.dead_end += 1;
+                if st.failures.len() < 3 {
+                    st.failures
+                        .push(format!("walk {w}: an allowed token was refused by commit"));
+                }
+                break;
+            }
+            out.extend_from_slice(vocab.token_bytes(t));
+        }
+        if !finished {
+            st.unfinished += 1;
+            continue;
+        }
+        let text = String::from_utf8_lossy(&out).into_owned();
+        let ok = serde_json::from_str::<Value>(&text)
+            .map(|v| validator.is_valid(&v))
+            .unwrap_or(false);
+        if ok {
+            st.valid += 1;
+        } else {
+            st.invalid += 1;
+            if st.failures.len() < 3 {
+                st.failures
+                    .push(format!("walk {w}: invalid output {:?}", clip(&text, 400)));
+            }
+        }
+    }
+    st
+}
+
+/// An allowed token (not EOS): uniform, or among the closers with a
+/// probability that grows with the walk.
+fn pick_token(
+    mask: &TokenMask,
+    vocab: &Vocabulary,
+    cfg: &WalkConfig,
+    progress: f64,
+    rng: &mut StdRng,
+) -> Option<TokenId> {
+    let usable = |t: TokenId| mask.is_allowed(t) && !vocab.is_eos(t);
+    if rng.random_bool(0.2 + 0.8 * progress) {
+        let closing: Vec<TokenId> = cfg.closers.iter().copied().filter(|&t| usable(t)).collect();
+        if !closing.is_empty() {
+            return Some(closing[rng.random_range(0..closing.len())]);
+        }
+    }
+    // Rejection sampling is fast when much is allowed.
+    for _ in 0..64 {
+        let t = TokenId(rng.random_range(0..vocab.len() as u32));
+        if usable(t) {
+            return Some(t);
+        }
+    }
+    let all: Vec<TokenId> = mask.iter_allowed().filter(|&t| !vocab.is_eos(t)).collect();
+    if all.is_empty() {
+        None
+    } else {
+        Some(all[rng.random_range(0..all.len())])
+    }
+}
+
+/// A stable seed from a file name.
+pub(crate) fn seed_of(name: &str) -> u64 {
+    name.bytes().fold(0xcbf29ce484222325u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x100000001b3)
+    })
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -110,11 +301,12 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .stack_size(256 << 20)
         .build()
         .context("starting worker threads")?;
+    let walk_cfg = WalkConfig::new(&vocab, args.walks, args.walk_tokens);
     let results: Vec<CaseResult> = pool.install(|| {
         files
             .par_iter()
             .map(|f| {
-                let r = run_case_caught(f, &vocab, timeout);
+                let r = run_case_caught(f, &vocab, timeout, &walk_cfg);
                 pb.inc(1);
                 r
             })
@@ -125,10 +317,30 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         write_case_lines(out, &results)?;
     }
     let summary = Summary::new(&results);
+    let mut walks = WalkStats::default();
+    for r in &results {
+        walks.add(&r.walks);
+    }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&summary.to_json())?);
+        let mut j = summary.to_json();
+        if args.walks > 0 {
+            j["walks"] = json!({
+                "valid": walks.valid,
+                "invalid": walks.invalid,
+                "unfinished": walks.unfinished,
+                "dead_end": walks.dead_end,
+                "schemas_without_validator": walks.no_validator,
+            });
+        }
+        println!("{}", serde_json::to_string_pretty(&j)?);
     } else {
         print!("{}", summary.table());
+        if args.walks > 0 {
+            println!(
+                "random walks: {} valid, {} invalid, {} unfinished, {} dead ends ({} schemas the jsonschema crate cannot compile)",
+                walks.valid, walks.invalid, walks.unfinished, walks.dead_end, walks.no_validator
+            );
+        }
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -187,6 +399,13 @@ fn write_case_lines(out: &Path, results: &[CaseResult]) -> anyhow::Result<()> {
             "tbm_avg_us": avg,
             "tbm_max_us": r.tbm.iter().max().map(us),
             "message": r.message,
+            "walks": {
+                "valid": r.walks.valid,
+                "invalid": r.walks.invalid,
+                "unfinished": r.walks.unfinished,
+                "dead_end": r.walks.dead_end,
+                "failures": r.walks.failures,
+            },
         });
         writeln!(f, "{line}")?;
     }
@@ -194,12 +413,17 @@ fn write_case_lines(out: &Path, results: &[CaseResult]) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn run_case_caught(path: &Path, vocab: &Arc<Vocabulary>, timeout: Duration) -> CaseResult {
+fn run_case_caught(
+    path: &Path,
+    vocab: &Arc<Vocabulary>,
+    timeout: Duration,
+    walks: &WalkConfig,
+) -> CaseResult {
     let file = path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    match catch_unwind(AssertUnwindSafe(|| run_case(path, vocab, timeout))) {
+    match catch_unwind(AssertUnwindSafe(|| run_case(path, vocab, timeout, walks))) {
         Ok(Ok(mut r)) => {
             r.file = file;
             r
@@ -211,6 +435,7 @@ fn run_case_caught(path: &Path, vocab: &Arc<Vocabulary>, timeout: Duration) -> C
             schema_time: None,
             tbm: Vec::new(),
             message: format!("cannot read the case: {e:#}"),
+            walks: WalkStats::default(),
         },
         Err(p) => CaseResult {
             file,
@@ -219,6 +444,7 @@ fn run_case_caught(path: &Path, vocab: &Arc<Vocabulary>, timeout: Duration) -> C
             schema_time: None,
             tbm: Vec::new(),
             message: panic_message(&p),
+            walks: WalkStats::default(),
         },
     }
 }
@@ -352,7 +578,12 @@ fn context(text: &str, at: usize) -> (String, String) {
     (text[a..at].to_string(), text[at..b].to_string())
 }
 
-fn run_case(path: &Path, vocab: &Arc<Vocabulary>, timeout: Duration) -> anyhow::Result<CaseResult> {
+fn run_case(
+    path: &Path,
+    vocab: &Arc<Vocabulary>,
+    timeout: Duration,
+    walk_cfg: &WalkConfig,
+) -> anyhow::Result<CaseResult> {
     let src =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let case: Value =
@@ -379,6 +610,7 @@ fn run_case(path: &Path, vocab: &Arc<Vocabulary>, timeout: Duration) -> anyhow::
                 schema_time: Some(front),
                 tbm: Vec::new(),
                 message: e,
+                walks: WalkStats::default(),
             })
         }
     };
@@ -417,6 +649,11 @@ fn run_case(path: &Path, vocab: &Arc<Vocabulary>, timeout: Duration) -> anyhow::
         status = Status::Timeout;
         message = format!("over {} s", timeout.as_secs());
     }
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let walks = random_walks(&g, vocab, schema, walk_cfg, seed_of(&name));
     Ok(CaseResult {
         file: String::new(),
         status,
@@ -424,6 +661,7 @@ fn run_case(path: &Path, vocab: &Arc<Vocabulary>, timeout: Duration) -> anyhow::
         schema_time: Some(front),
         tbm,
         message,
+        walks,
     })
 }
 

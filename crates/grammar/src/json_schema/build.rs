@@ -625,6 +625,7 @@ impl<'a> Compiler<'a> {
                 if o.prop(k).is_none() {
                     let s = self.value_schema(&o, k)?;
                     o.props.push((k.to_string(), s));
+                    o.floating.push(k.to_string());
                 }
             }
         }

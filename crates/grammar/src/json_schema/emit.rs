@@ -252,16 +252,33 @@ impl<'a> Compiler<'a> {
                 if m.is_empty() {
                     return Ok(self.container('{', '}', d, true, None));
                 }
-                let mut parts = Vec::new();
-                for (i, (k, x)) in m.iter().enumerate() {
-                    if i > 0 {
-                        parts.push(self.comma(d));
-                    }
-                    parts.push(Expr::regex(quoted(&rx::lit(k))));
-                    parts.push(self.colon());
-                    parts.push(self.value_expr(x, d + 1)?);
+                let mut members = Vec::with_capacity(m.len());
+                for (k, x) in m {
+                    members.push(Expr::seq(vec![
+                        Expr::regex(quoted(&rx::lit(k))),
+                        self.colon(),
+                        self.value_expr(x, d + 1)?,
+                    ]));
                 }
-                self.container('{', '}', d, false, Some(Expr::seq(parts)))
+                // Key order does not matter for equality: small objects are
+                // accepted in every order, larger ones in the order given.
+                let orders = if members.len() <= 4 {
+                    permutations(members.len())
+                } else {
+                    vec![(0..members.len()).collect()]
+                };
+                let mut alts = Vec::with_capacity(orders.len());
+                for order in orders {
+                    let mut parts = Vec::new();
+                    for (i, &j) in order.iter().enumerate() {
+                        if i > 0 {
+                            parts.push(self.comma(d));
+                        }
+                        parts.push(members[j].clone());
+                    }
+                    alts.push(Expr::seq(parts));
+                }
+                self.container('{', '}', d, false, Some(Expr::alt(alts)))
             }
         })
     }
@@ -329,23 +346,42 @@ impl<'a> Compiler<'a> {
                         format!("multipleOf {k} is only supported with both minimum and maximum"),
                     ));
                 };
-                return number::int_multiples(&k, lo, hi, 10_000).ok_or_else(|| {
+                let h = number::int_multiples(&k, lo, hi, 10_000).ok_or_else(|| {
                     self.err(
                         &n.at,
                         "multipleOf",
                         format!("multipleOf {k} between {lo} and {hi}: too many values (more than 10000)"),
                     )
-                });
+                })?;
+                return Ok(self.integral_float(h));
             }
-            return Ok(number::int_range(lo.as_ref(), hi.as_ref()));
+            let h = number::int_range(lo.as_ref(), hi.as_ref());
+            return Ok(self.integral_float(h));
         }
         let lo = n.lo.as_ref().map(|b| number::f64_safe(b, true));
         let hi = n.hi.as_ref().map(|b| number::f64_safe(b, false));
         Ok(number::number_range(lo.as_ref(), hi.as_ref(), max_frac))
     }
 
+    /// From draft 6 on, `1.0` is an integer too: integers may end in `.0`.
+    fn integral_float(&self, h: Hir) -> Hir {
+        if self.draft == super::Draft::Draft4 {
+            return h;
+        }
+        concat(vec![
+            h,
+            rep(concat(vec![lit("."), rep(lit("0"), 1, None)]), 0, Some(1)),
+        ])
+    }
+
     /// The regex of a string's JSON text, quotes included.
     pub(crate) fn string_hir(&mut self, s: &Str) -> Result<Hir, GrammarError> {
+        let (min, max) = self.cap_bounds(&s.at, "maxLength", "minLength", s.min, s.max)?;
+        if (min, max) != (s.min, s.max) {
+            let mut capped = s.clone();
+            capped.max = max;
+            return self.string_hir(&capped);
+        }
         let base = match s.regexes.len() {
             0 => None,
             1 => Some(s.regexes[0].hir.clone()),
@@ -420,7 +456,46 @@ impl<'a> Compiler<'a> {
         Ok(exact)
     }
 
+    /// Bounds with the upper one lowered to [`Options::max_repeat`] (with a
+    /// note); an error when the lower one is above it.
+    ///
+    /// [`Options::max_repeat`]: super::Options::max_repeat
+    fn cap_bounds(
+        &mut self,
+        at: &str,
+        max_kw: &str,
+        min_kw: &str,
+        min: u64,
+        max: Option<u64>,
+    ) -> Result<(u64, Option<u64>), GrammarError> {
+        let limit = self.opts.max_repeat as u64;
+        if min > limit {
+            return Err(GrammarError::Limit {
+                what: format!("`{min_kw}` at {}", Self::display_pointer(at)),
+                value: min,
+                limit,
+            });
+        }
+        match max {
+            Some(m) if m > limit => {
+                self.note(format!(
+                    "{}: `{max_kw}` {m} is lowered to {limit} (the max_repeat option): longer \
+                     values are valid but not produced",
+                    Self::display_pointer(at)
+                ));
+                Ok((min, Some(limit)))
+            }
+            _ => Ok((min, max)),
+        }
+    }
+
     fn emit_array(&mut self, a: &Arr, d: u32) -> Result<Expr, GrammarError> {
+        let (min, max) = self.cap_bounds(&a.at, "maxItems", "minItems", a.min, a.max)?;
+        if (min, max) != (a.min, a.max) {
+            let mut capped = a.clone();
+            capped.max = max;
+            return self.emit_array(&capped, d);
+        }
         if a.unique && a.max.is_none_or(|m| m > 1) {
             return self.emit_unique_array(a, d);
         }
@@ -677,20 +752,28 @@ impl<'a> Compiler<'a> {
                 if o2.prop(r).is_none() {
                     let s = self.value_schema(&o2, r)?;
                     o2.props.push((r.clone(), s));
+                    o2.floating.push(r.clone());
                 }
             }
             return self.emit_object(&o2, d);
         }
         let declared: Vec<&str> = o.props.iter().map(|(k, _)| k.as_str()).collect();
-        // Declared members that can appear.
+        // Declared members that can appear: positional ones in order, and
+        // up to four floating (required, unpositioned) ones anywhere.
         let mut members = Vec::new();
+        let mut floating = Vec::new();
         for (k, s) in &o.props {
             if s.is_nothing() {
                 continue;
             }
             let v = self.emit(s, d + 1)?;
             let e = Expr::seq(vec![Expr::regex(quoted(&rx::lit(k))), self.colon(), v]);
-            members.push((e, o.is_required(k)));
+            let float = o.floating.contains(k) && o.is_required(k) && floating.len() < 4;
+            if float {
+                floating.push(e);
+            } else {
+                members.push((e, o.is_required(k)));
+            }
         }
         let extra = self.extra_member(o, &declared, d)?;
         let extra = match extra {
@@ -701,8 +784,9 @@ impl<'a> Compiler<'a> {
             None => None,
         };
         let n = members.len();
-        let cap = o.max.unwrap_or(o.min);
-        let states = (n as u64 + 1) * (cap + 1);
+        let (_, omax) = self.cap_bounds(&o.at, "maxProperties", "minProperties", o.min, o.max)?;
+        let cap = omax.unwrap_or(o.min);
+        let states = ((n as u64 + 1) * (cap + 1)) << floating.len();
         if states > 20_000 {
             return Err(GrammarError::Limit {
                 what: format!(
@@ -713,18 +797,19 @@ impl<'a> Compiler<'a> {
                 limit: 20_000,
             });
         }
+        let empty_ok = o.min == 0 && floating.is_empty() && !members.iter().any(|(_, req)| *req);
         let mut st = ObjStates {
             members,
+            floating,
             extra,
             min: o.min,
-            max: o.max,
+            max: omax,
             cap,
             d,
             f: std::collections::HashMap::new(),
             g: std::collections::HashMap::new(),
         };
-        let body = self.obj_f(&mut st, 0, 0, false)?;
-        let empty_ok = o.min == 0 && !st.members.iter().any(|(_, req)| *req);
+        let body = self.obj_f(&mut st, 0, 0, false, 0)?;
         Ok(self.container('{', '}', d, empty_ok, Some(body)))
     }
 
@@ -889,38 +974,70 @@ impl<'a> Compiler<'a> {
         h
     }
 
-    /// F(i, c, started): members from slot i on, extras allowed first.
+    /// F(i, c, started, used): members from slot i on (extras and
+    /// floating members allowed first); `c` members so far (capped),
+    /// `used` the floating members already written.
     fn obj_f(
         &mut self,
         st: &mut ObjStates,
         i: usize,
         c: u64,
         started: bool,
+        used: u32,
     ) -> Result<Expr, GrammarError> {
-        if let Some(&r) = st.f.get(&(i, c, started)) {
+        let key = (i, c, started, used);
+        if let Some(&r) = st.f.get(&key) {
             return Ok(Expr::Rule(r));
         }
         let r = self.grammar.add_rule("members", Expr::Nothing);
-        st.f.insert((i, c, started), r);
-        let mut alts = vec![self.obj_g(st, i, c, started)?];
-        if let Some(e) = st.extra.clone() {
-            let sep = if started {
-                vec![self.comma(st.d)]
+        st.f.insert(key, r);
+        let mut alts = vec![self.obj_g(st, i, c, started, used)?];
+        let d = st.d;
+        let sep = |this: &Self| {
+            if started {
+                vec![this.comma(d)]
             } else {
                 vec![]
-            };
-            if st.max.is_none() && c == st.cap {
+            }
+        };
+        let room = st.max.is_none_or(|m| c < m);
+        let next_c = if st.max.is_some() {
+            c + 1
+        } else {
+            (c + 1).min(st.cap)
+        };
+        if room {
+            for j in 0..st.floating.len() {
+                if used & (1 << j) != 0 {
+                    continue;
+                }
+                let mut seq = sep(self);
+                seq.push(st.floating[j].clone());
+                seq.push(self.obj_f(st, i, next_c, true, used | (1 << j))?);
+                alts.push(Expr::seq(seq));
+            }
+        }
+        if let Some(e) = st.extra.clone() {
+            if st.max.is_none() && c == st.cap && st.floating.is_empty() {
                 // Saturated count: any number of extras, then G.
-                let mut seq = sep;
+                let mut seq = sep(self);
                 seq.push(e.clone());
                 seq.push(Expr::repeat(Expr::seq(vec![self.comma(st.d), e]), 0, None));
-                seq.push(self.obj_g(st, i, c, true)?);
+                seq.push(self.obj_g(st, i, c, true, used)?);
                 alts.push(Expr::seq(seq));
-            } else if st.max.is_none_or(|m| c < m) {
-                let nc = (c + 1).min(st.cap);
-                let mut seq = sep;
+            } else if room && !(st.max.is_none() && c == st.cap) {
+                let mut seq = sep(self);
                 seq.push(e);
-                seq.push(self.obj_f(st, i, nc, true)?);
+                seq.push(self.obj_f(st, i, next_c, true, used)?);
+                alts.push(Expr::seq(seq));
+            } else if room {
+                // Saturated with floating members left: extras one by one
+                // would loop; allow a run of them, then F without extras
+                // first (the run may be followed by floating members).
+                let mut seq = sep(self);
+                seq.push(e.clone());
+                seq.push(Expr::repeat(Expr::seq(vec![self.comma(st.d), e]), 0, None));
+                seq.push(self.obj_f_no_extra(st, i, c, used)?);
                 alts.push(Expr::seq(seq));
             }
         }
@@ -928,27 +1045,53 @@ impl<'a> Compiler<'a> {
         Ok(Expr::Rule(r))
     }
 
-    /// G(i, c, started): declared member i (or skip it), then F(i+1).
+    /// F after a run of extras at a saturated count: G, or a floating
+    /// member (then F again).
+    fn obj_f_no_extra(
+        &mut self,
+        st: &mut ObjStates,
+        i: usize,
+        c: u64,
+        used: u32,
+    ) -> Result<Expr, GrammarError> {
+        let mut alts = vec![self.obj_g(st, i, c, true, used)?];
+        for j in 0..st.floating.len() {
+            if used & (1 << j) != 0 {
+                continue;
+            }
+            alts.push(Expr::seq(vec![
+                self.comma(st.d),
+                st.floating[j].clone(),
+                self.obj_f(st, i, c, true, used | (1 << j))?,
+            ]));
+        }
+        Ok(Expr::alt(alts))
+    }
+
+    /// G(i, c, started, used): declared member i (or skip it), then F(i+1).
     fn obj_g(
         &mut self,
         st: &mut ObjStates,
         i: usize,
         c: u64,
         started: bool,
+        used: u32,
     ) -> Result<Expr, GrammarError> {
         if i == st.members.len() {
             // The end: non-empty bodies only (the empty object is separate).
-            return Ok(if started && c >= st.min {
+            let all = used.count_ones() as usize == st.floating.len();
+            return Ok(if started && c >= st.min && all {
                 Expr::Empty
             } else {
                 Expr::Nothing
             });
         }
-        if let Some(&r) = st.g.get(&(i, c, started)) {
+        let key = (i, c, started, used);
+        if let Some(&r) = st.g.get(&key) {
             return Ok(Expr::Rule(r));
         }
         let r = self.grammar.add_rule("member", Expr::Nothing);
-        st.g.insert((i, c, started), r);
+        st.g.insert(key, r);
         let (m, required) = st.members[i].clone();
         let mut alts = Vec::new();
         if st.max.is_none_or(|mx| c < mx) {
@@ -963,11 +1106,11 @@ impl<'a> Compiler<'a> {
             } else {
                 (c + 1).min(st.cap)
             };
-            seq.push(self.obj_f(st, i + 1, nc, true)?);
+            seq.push(self.obj_f(st, i + 1, nc, true, used)?);
             alts.push(Expr::seq(seq));
         }
         if !required {
-            alts.push(self.obj_f(st, i + 1, c, started)?);
+            alts.push(self.obj_f(st, i + 1, c, started, used)?);
         }
         self.grammar.rules[r.index()].expr = Expr::alt(alts);
         Ok(Expr::Rule(r))
@@ -975,15 +1118,33 @@ impl<'a> Compiler<'a> {
 }
 
 struct ObjStates {
-    /// Declared members (`"key": value`) and whether each is required.
+    /// Positional members (`"key": value`) and whether each is required.
     members: Vec<(Expr, bool)>,
+    /// Required members without a position.
+    floating: Vec<Expr>,
     extra: Option<Expr>,
     min: u64,
     max: Option<u64>,
     cap: u64,
     d: u32,
-    f: std::collections::HashMap<(usize, u64, bool), RuleId>,
-    g: std::collections::HashMap<(usize, u64, bool), RuleId>,
+    f: std::collections::HashMap<(usize, u64, bool, u32), RuleId>,
+    g: std::collections::HashMap<(usize, u64, bool, u32), RuleId>,
+}
+
+/// All orders of `0..n`.
+fn permutations(n: usize) -> Vec<Vec<usize>> {
+    if n == 0 {
+        return vec![Vec::new()];
+    }
+    let mut out = Vec::new();
+    for p in permutations(n - 1) {
+        for i in 0..=p.len() {
+            let mut q = p.clone();
+            q.insert(i, n - 1);
+            out.push(q);
+        }
+    }
+    out
 }
 
 fn clamp(x: u64) -> u32 {

@@ -142,6 +142,12 @@ pub struct Options {
     /// With [`Whitespace::Pretty`], values nested deeper than this are not
     /// produced (each depth needs its own rules).
     pub max_pretty_depth: u32,
+    /// Upper bounds (`maxLength`, `maxItems`, `maxProperties`) above this
+    /// are lowered to it, so the grammar produces a subset of the valid
+    /// values (and says so in the notes): every counted character or item
+    /// costs lexer states, and `maxLength: 65535` would cost millions.
+    /// Lower bounds above it are errors.
+    pub max_repeat: u32,
     /// Bound on compilation work (schema operations and grammar
     /// expressions); beyond it compilation fails with a limit error.
     pub max_work: usize,
@@ -157,6 +163,7 @@ impl Default for Options {
             openapi_nullable: false,
             max_depth: 256,
             max_pretty_depth: 32,
+            max_repeat: 1000,
             max_work: 2_000_000,
         }
     }

@@ -148,6 +148,11 @@ impl<'a> Compiler<'a> {
                 keys.push(k.clone());
             }
         }
+        let floating: Vec<String> = keys
+            .iter()
+            .filter(|k| !a.is_positional(k) && !b.is_positional(k))
+            .cloned()
+            .collect();
         let mut props = Vec::with_capacity(keys.len());
         for k in keys {
             let x = self.value_schema(&a, &k)?;
@@ -216,6 +221,7 @@ impl<'a> Compiler<'a> {
             min: amin.max(bmin),
             max: min_opt(amax, bmax),
             names,
+            floating,
             at,
         })
     }

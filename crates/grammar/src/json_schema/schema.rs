@@ -131,6 +131,9 @@ pub(crate) struct Obj {
     pub(crate) max: Option<u64>,
     /// `propertyNames`, as a schema of strings.
     pub(crate) names: Option<Schema>,
+    /// Keys of `props` that no `properties` keyword declares (only
+    /// `required` does): they have no position and may come anywhere.
+    pub(crate) floating: Vec<String>,
     pub(crate) at: Rc<str>,
 }
 
@@ -344,8 +347,14 @@ impl Obj {
             min: 0,
             max: None,
             names: None,
+            floating: Vec::new(),
             at: at.clone(),
         }
+    }
+
+    /// Whether `k` is declared with a position (by `properties`).
+    pub(crate) fn is_positional(&self, k: &str) -> bool {
+        self.prop(k).is_some() && !self.floating.iter().any(|f| f == k)
     }
 
     pub(crate) fn prop(&self, k: &str) -> Option<&Schema> {
