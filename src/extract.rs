@@ -14,6 +14,7 @@ use rein_grammar::json_schema::{self, Options, Whitespace};
 use rein_grammar::GrammarError;
 use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
+use serde_json::Value;
 
 /// Options of an extraction.
 ///
@@ -147,15 +148,7 @@ impl<T: JsonSchema + DeserializeOwned> Extractor<T> {
     /// # Errors
     /// [`ExtractError::Schema`] when the schema uses something rein cannot compile.
     pub fn new(generator: &Generator) -> Result<Extractor<T>, ExtractError> {
-        let schema =
-            serde_json::to_value(schemars::schema_for!(T)).map_err(|e| ExtractError::Schema {
-                type_name: std::any::type_name::<T>(),
-                source: GrammarError::Schema {
-                    pointer: String::new(),
-                    keyword: String::new(),
-                    message: e.to_string(),
-                },
-            })?;
+        let schema = schemars::schema_for!(T).to_value();
         let schema_err = |source| ExtractError::Schema {
             type_name: std::any::type_name::<T>(),
             source,
@@ -214,7 +207,10 @@ impl<T: JsonSchema + DeserializeOwned> Extractor<T> {
                 text: generation.text,
             });
         }
-        match serde_json::from_str(&generation.text) {
+        let parsed = serde_json::from_str(&generation.text)
+            .map(integral_numbers_as_integers)
+            .and_then(serde_json::from_value);
+        match parsed {
             Ok(value) => Ok(Extraction { value, generation }),
             Err(source) => Err(ExtractError::Deserialize {
                 type_name: std::any::type_name::<T>(),
@@ -222,6 +218,27 @@ impl<T: JsonSchema + DeserializeOwned> Extractor<T> {
                 source,
             }),
         }
+    }
+}
+
+/// JSON Schema counts `193.0` as an integer, serde's integer types do not: numbers with a
+/// zero fraction become integers (when they fit in 64 bits).
+fn integral_numbers_as_integers(v: Value) -> Value {
+    match v {
+        Value::Number(n) if !n.is_i64() && !n.is_u64() => match n.as_f64() {
+            Some(f) if f.fract() == 0.0 && f >= i64::MIN as f64 && f < i64::MAX as f64 => {
+                Value::from(f as i64)
+            }
+            Some(f) if f.fract() == 0.0 && f >= 0.0 && f < u64::MAX as f64 => Value::from(f as u64),
+            _ => Value::Number(n),
+        },
+        Value::Array(a) => Value::Array(a.into_iter().map(integral_numbers_as_integers).collect()),
+        Value::Object(o) => Value::Object(
+            o.into_iter()
+                .map(|(k, v)| (k, integral_numbers_as_integers(v)))
+                .collect(),
+        ),
+        other => other,
     }
 }
 

@@ -190,11 +190,9 @@ pub(crate) fn random_walks(
                 .iter()
                 .copied()
                 .find(|&e| mask.is_allowed(e));
-            if let Some(_e) = eos {
-                if rng.random_bool(0.3 + 0.7 * progress) {
-                    finished = true;
-                    break;
-                }
+            if eos.is_some() && rng.random_bool(0.5 + 0.5 * progress) {
+                finished = true;
+                break;
             }
             let Some(t) = pick_token(&mask, vocab, cfg, progress, &mut rng) else {
                 if eos.is_some() {
@@ -251,7 +249,7 @@ fn pick_token(
     rng: &mut StdRng,
 ) -> Option<TokenId> {
     let usable = |t: TokenId| mask.is_allowed(t) && !vocab.is_eos(t);
-    if rng.random_bool(0.2 + 0.8 * progress) {
+    if progress > 0.3 || rng.random_bool(0.3) {
         let closing: Vec<TokenId> = cfg.closers.iter().copied().filter(|&t| usable(t)).collect();
         if !closing.is_empty() {
             return Some(closing[rng.random_range(0..closing.len())]);
@@ -302,20 +300,31 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .build()
         .context("starting worker threads")?;
     let walk_cfg = WalkConfig::new(&vocab, args.walks, args.walk_tokens);
+    // Case lines are written as cases finish, so a long run that is
+    // interrupted keeps what it measured.
+    let out = match &args.out {
+        Some(p) => Some(std::sync::Mutex::new(std::io::BufWriter::new(
+            std::fs::File::create(p).with_context(|| format!("creating {}", p.display()))?,
+        ))),
+        None => None,
+    };
     let results: Vec<CaseResult> = pool.install(|| {
         files
             .par_iter()
             .map(|f| {
                 let r = run_case_caught(f, &vocab, timeout, &walk_cfg);
+                if let Some(out) = &out {
+                    if let Ok(mut w) = out.lock() {
+                        let _ = writeln!(w, "{}", case_line(&r));
+                        let _ = w.flush();
+                    }
+                }
                 pb.inc(1);
                 r
             })
             .collect()
     });
     pb.finish_and_clear();
-    if let Some(out) = &args.out {
-        write_case_lines(out, &results)?;
-    }
     let summary = Summary::new(&results);
     let mut walks = WalkStats::default();
     for r in &results {
@@ -382,35 +391,28 @@ pub(crate) fn collect_files(paths: &[PathBuf]) -> anyhow::Result<Vec<PathBuf>> {
     Ok(out)
 }
 
-fn write_case_lines(out: &Path, results: &[CaseResult]) -> anyhow::Result<()> {
-    let mut f = std::io::BufWriter::new(
-        std::fs::File::create(out).with_context(|| format!("creating {}", out.display()))?,
-    );
-    for r in results {
-        let us = |d: &Duration| (d.as_secs_f64() * 1e7).round() / 10.0;
-        let avg =
-            (!r.tbm.is_empty()).then(|| us(&(r.tbm.iter().sum::<Duration>() / r.tbm.len() as u32)));
-        let line = json!({
-            "file": r.file,
-            "status": r.status.name(),
-            "ttfm_us": r.ttfm.as_ref().map(us),
-            "schema_us": r.schema_time.as_ref().map(us),
-            "tokens": r.tbm.len(),
-            "tbm_avg_us": avg,
-            "tbm_max_us": r.tbm.iter().max().map(us),
-            "message": r.message,
-            "walks": {
-                "valid": r.walks.valid,
-                "invalid": r.walks.invalid,
-                "unfinished": r.walks.unfinished,
-                "dead_end": r.walks.dead_end,
-                "failures": r.walks.failures,
-            },
-        });
-        writeln!(f, "{line}")?;
-    }
-    f.flush()?;
-    Ok(())
+/// One JSON line describing a case's outcome.
+fn case_line(r: &CaseResult) -> Value {
+    let us = |d: &Duration| (d.as_secs_f64() * 1e7).round() / 10.0;
+    let avg =
+        (!r.tbm.is_empty()).then(|| us(&(r.tbm.iter().sum::<Duration>() / r.tbm.len() as u32)));
+    json!({
+        "file": r.file,
+        "status": r.status.name(),
+        "ttfm_us": r.ttfm.as_ref().map(us),
+        "schema_us": r.schema_time.as_ref().map(us),
+        "tokens": r.tbm.len(),
+        "tbm_avg_us": avg,
+        "tbm_max_us": r.tbm.iter().max().map(us),
+        "message": r.message,
+        "walks": {
+            "valid": r.walks.valid,
+            "invalid": r.walks.invalid,
+            "unfinished": r.walks.unfinished,
+            "dead_end": r.walks.dead_end,
+            "failures": r.walks.failures,
+        },
+    })
 }
 
 fn run_case_caught(
