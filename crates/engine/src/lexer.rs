@@ -155,6 +155,11 @@ impl LexerCache {
                 .sum::<usize>()
     }
 
+    /// Number of token tables built so far.
+    pub(crate) fn num_state_tokens(&self) -> usize {
+        self.state_tokens.len()
+    }
+
     /// The tokens state `s` decides on its own (built on first use; `None`
     /// once the per-cache budget of such tables is spent).
     pub(crate) fn state_tokens(

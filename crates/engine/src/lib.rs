@@ -49,6 +49,6 @@ mod parser;
 pub use compiler::{CompiledGrammar, Compiler, Config, GrammarStats, Limits};
 pub use error::MaskError;
 pub use mask::TokenMask;
-pub use matcher::Matcher;
+pub use matcher::{Matcher, MatcherStats};
 pub use rein_grammar::GrammarError;
 pub use rein_vocab::{TokenId, Vocabulary};

@@ -47,6 +47,26 @@ pub struct Matcher {
     history: Vec<Snapshot>,
     /// Scratch stack of the trie walk.
     frames: Vec<Frame>,
+    stats: MatcherStats,
+}
+
+/// Where a matcher's mask time went: counters since it was created (for
+/// profiling; cheap to keep).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct MatcherStats {
+    /// Calls to [`Matcher::compute_mask`] that walked anything.
+    pub masks: u64,
+    /// Masks with one live lexer scan whose token table was already built.
+    pub table_hits: u64,
+    /// Token tables built (one trie walk by the lexer alone each).
+    pub table_builds: u64,
+    /// Masks that walked the whole trie with the parser (several live
+    /// scans, or no table available).
+    pub full_walks: u64,
+    /// Trie nodes visited by walks with the parser.
+    pub walk_nodes: u64,
+    /// Frontier subtrees walked with the parser after a table.
+    pub frontier_walks: u64,
 }
 
 impl Drop for Matcher {
@@ -94,6 +114,7 @@ impl Matcher {
             pos: 0,
             history: Vec::new(),
             frames: Vec::new(),
+            stats: MatcherStats::default(),
         }
     }
 
@@ -116,6 +137,11 @@ impl Matcher {
     /// or the output is complete and the grammar allows no continuation.
     pub fn is_finished(&self) -> bool {
         self.finished || (self.accepting && self.live == 0)
+    }
+
+    /// Counters of the mask computations so far.
+    pub fn stats(&self) -> MatcherStats {
+        self.stats
     }
 
     /// Number of committed tokens.
@@ -301,32 +327,52 @@ impl Matcher {
         result
     }
 
-    /// The trie walks of `compute_mask`. With a single live scan, the
-    /// tokens its lexer state decides alone come from a cached table and
-    /// only the subtrees where a lexeme completes are walked with the
-    /// parser; otherwise the whole trie is walked.
+    /// The trie walks of `compute_mask`.
+    ///
+    /// Live scans are alternative lexings of the output so far, and the
+    /// parser's future from each depends on that scan alone (rows merged
+    /// later only hold the union of their derivations), so the mask is the
+    /// union of the masks of each scan on its own. Per scan, the tokens its
+    /// lexer state decides alone come from a cached table, and only the
+    /// subtrees where a lexeme completes are walked with the parser; a scan
+    /// without a table (the per-cache budget is spent) walks the whole trie.
     fn mask_walks(&mut self, g: &CompiledGrammar, mask: &mut TokenMask) -> Result<(), MaskError> {
         let vocab = &*g.vocab;
         let trie = vocab.trie();
         let work0 = self.chart.work;
-        if self.live == 1 {
-            let sc = self.chart.scans[0];
-            if let Some(st) = self.cache.state_tokens(&g.lexer, vocab, sc.state)? {
-                mask.or_words(&st.allowed);
-                for &(node, parent_state) in &st.frontier {
-                    let k = self.chart.scans.len();
-                    self.chart.scans.push(Scan {
-                        row: sc.row,
-                        state: parent_state,
-                    });
-                    let node = node as usize;
-                    self.walk(g, mask, (k, k + 1), node, trie.subtree_end(node), work0)?;
-                    self.chart.truncate(self.chart.rows.len(), k);
-                }
-                return Ok(());
+        self.stats.masks += 1;
+        for k in 0..self.live {
+            let sc = self.chart.scans[k];
+            let built = self.cache.num_state_tokens();
+            let table = self.cache.state_tokens(&g.lexer, vocab, sc.state)?;
+            // Each walk below runs from a copy of one scan pushed past the
+            // live ones, and truncates back to it.
+            let top = self.chart.scans.len();
+            let Some(st) = table else {
+                self.stats.full_walks += 1;
+                self.chart.scans.push(sc);
+                self.walk(g, mask, (top, top + 1), 1, trie.num_nodes(), work0)?;
+                self.chart.truncate(self.chart.rows.len(), top);
+                continue;
+            };
+            if self.cache.num_state_tokens() > built {
+                self.stats.table_builds += 1;
+            } else {
+                self.stats.table_hits += 1;
+            }
+            mask.or_words(&st.allowed);
+            self.stats.frontier_walks += st.frontier.len() as u64;
+            for &(node, parent_state) in &st.frontier {
+                self.chart.scans.push(Scan {
+                    row: sc.row,
+                    state: parent_state,
+                });
+                let node = node as usize;
+                self.walk(g, mask, (top, top + 1), node, trie.subtree_end(node), work0)?;
+                self.chart.truncate(self.chart.rows.len(), top);
             }
         }
-        self.walk(g, mask, (0, self.live), 1, trie.num_nodes(), work0)
+        Ok(())
     }
 
     /// Walks trie nodes `first..end` (a run of sibling subtrees) from the
@@ -375,6 +421,7 @@ impl Matcher {
             }
             let Some(&parent) = frames.last() else { break };
             let b = trie.node_byte(i);
+            self.stats.walk_nodes += 1;
             let start = self.chart.scans.len();
             let rows = self.chart.rows.len();
             let step = self

@@ -1,0 +1,106 @@
+//! Where mask time goes on MaskBench cases: compiles each case's schema,
+//! feeds its valid instances token by token and prints the matcher's
+//! counters and timings.
+//!
+//! With `SHOW_SLOW=1`, prints the output so far at every mask that built a
+//! token table or walked the whole trie.
+//!
+//! ```text
+//! cargo run --release -p rein-engine --example profile_case -- llama3 CASE.json...
+//! ```
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use rein_engine::{Compiler, Matcher, MatcherStats, TokenMask, Vocabulary};
+use rein_grammar::json_schema::{compile, Options};
+use serde_json::Value;
+
+fn main() -> anyhow::Result<()> {
+    let mut args = std::env::args().skip(1);
+    let tok = args.next().unwrap_or_else(|| "llama3".into());
+    let vocab = Arc::new(Vocabulary::load(&tok)?);
+    for path in args {
+        let case: Value = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
+        let t = Instant::now();
+        let g = match compile(&case["schema"], &Options::default())
+            .map_err(|e| e.to_string())
+            .and_then(|g| Compiler::new(&vocab).grammar(&g).map_err(|e| e.to_string()))
+        {
+            Ok(g) => Arc::new(g),
+            Err(e) => {
+                println!("{path}: compile error: {e}");
+                continue;
+            }
+        };
+        let ttfm = t.elapsed();
+        let stats = g.stats();
+        let mut total = MatcherStats::default();
+        let mut times: Vec<Duration> = Vec::new();
+        let mut mask = TokenMask::new(vocab.len());
+        let us = |d: Duration| d.as_secs_f64() * 1e6;
+        for test in case["tests"].as_array().into_iter().flatten() {
+            if test["valid"] != Value::Bool(true) {
+                continue;
+            }
+            let text = dumps(&test["data"]);
+            let mut m = Matcher::new(g.clone());
+            let mut done: Vec<u8> = Vec::new();
+            let show = std::env::var_os("SHOW_SLOW").is_some();
+            for tk in vocab.encode(&text)? {
+                let t = Instant::now();
+                let before = m.stats().table_builds + m.stats().full_walks;
+                m.compute_mask(&mut mask)?;
+                times.push(t.elapsed());
+                if show && m.stats().table_builds + m.stats().full_walks > before {
+                    let tail = &done[done.len().saturating_sub(40)..];
+                    println!(
+                        "  table build or full walk {:>6.0} µs after {:?}",
+                        us(t.elapsed()),
+                        String::from_utf8_lossy(tail)
+                    );
+                }
+                done.extend_from_slice(vocab.token_bytes(tk));
+                if m.commit(tk).is_err() {
+                    break;
+                }
+            }
+            let s = m.stats();
+            total.masks += s.masks;
+            total.table_hits += s.table_hits;
+            total.table_builds += s.table_builds;
+            total.full_walks += s.full_walks;
+            total.walk_nodes += s.walk_nodes;
+            total.frontier_walks += s.frontier_walks;
+        }
+        times.sort();
+        let avg = times.iter().sum::<Duration>().as_secs_f64() * 1e6 / times.len().max(1) as f64;
+        let p = |q: usize| times.get(times.len() * q / 100).copied().map_or(0.0, us);
+        println!(
+            "{path}: ttfm {:.0} µs, lexemes {}, nts {}, tokens {}, avg {avg:.0} µs, p50 {:.0}, p90 {:.0}, max {:.0}\n  {total:?}",
+            us(ttfm),
+            stats.lexemes,
+            stats.nonterminals,
+            times.len(),
+            p(50),
+            p(90),
+            times.last().copied().map_or(0.0, us),
+        );
+    }
+    Ok(())
+}
+
+/// Python's `json.dumps` layout (`", "` and `": "`, non-ASCII kept).
+fn dumps(v: &Value) -> String {
+    match v {
+        Value::Array(a) => format!("[{}]", a.iter().map(dumps).collect::<Vec<_>>().join(", ")),
+        Value::Object(o) => format!(
+            "{{{}}}",
+            o.iter()
+                .map(|(k, v)| format!("{}: {}", Value::String(k.clone()), dumps(v)))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        other => other.to_string(),
+    }
+}
