@@ -3,7 +3,7 @@
 //! counters and timings.
 //!
 //! With `SHOW_SLOW=1`, prints the output so far at every mask that built a
-//! token table or walked the whole trie.
+//! token table.
 //!
 //! ```text
 //! cargo run --release -p rein-engine --example profile_case -- llama3 CASE.json...
@@ -20,6 +20,9 @@ fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
     let tok = args.next().unwrap_or_else(|| "llama3".into());
     let vocab = Arc::new(Vocabulary::load(&tok)?);
+    let quiet = std::env::var_os("QUIET").is_some();
+    let mut all: Vec<Duration> = Vec::new();
+    let mut ttfms: Vec<Duration> = Vec::new();
     for path in args {
         let case: Value = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
         let t = Instant::now();
@@ -49,13 +52,13 @@ fn main() -> anyhow::Result<()> {
             let show = std::env::var_os("SHOW_SLOW").is_some();
             for tk in vocab.encode(&text)? {
                 let t = Instant::now();
-                let before = m.stats().table_builds + m.stats().full_walks;
+                let before = m.stats().table_builds;
                 m.compute_mask(&mut mask)?;
                 times.push(t.elapsed());
-                if show && m.stats().table_builds + m.stats().full_walks > before {
+                if show && m.stats().table_builds > before {
                     let tail = &done[done.len().saturating_sub(40)..];
                     println!(
-                        "  table build or full walk {:>6.0} µs after {:?}",
+                        "  table build {:>6.0} µs after {:?}",
                         us(t.elapsed()),
                         String::from_utf8_lossy(tail)
                     );
@@ -69,11 +72,15 @@ fn main() -> anyhow::Result<()> {
             total.masks += s.masks;
             total.table_hits += s.table_hits;
             total.table_builds += s.table_builds;
-            total.full_walks += s.full_walks;
             total.walk_nodes += s.walk_nodes;
             total.frontier_walks += s.frontier_walks;
         }
         times.sort();
+        all.extend_from_slice(&times);
+        ttfms.push(ttfm);
+        if quiet {
+            continue;
+        }
         let avg = times.iter().sum::<Duration>().as_secs_f64() * 1e6 / times.len().max(1) as f64;
         let p = |q: usize| times.get(times.len() * q / 100).copied().map_or(0.0, us);
         println!(
@@ -87,6 +94,24 @@ fn main() -> anyhow::Result<()> {
             times.last().copied().map_or(0.0, us),
         );
     }
+    all.sort();
+    ttfms.sort();
+    let pct = |v: &[Duration], q: f64| {
+        v.get((v.len() as f64 * q / 100.0) as usize)
+            .or(v.last())
+            .map_or(0.0, |d| d.as_secs_f64() * 1e6)
+    };
+    println!(
+        "all: {} masks; TBM p50 {:.1} µs, p90 {:.1}, p99 {:.1}, p99.9 {:.1}, max {:.1}; TTFM p50 {:.0} µs, p99 {:.0}",
+        all.len(),
+        pct(&all, 50.0),
+        pct(&all, 90.0),
+        pct(&all, 99.0),
+        pct(&all, 99.9),
+        pct(&all, 100.0),
+        pct(&ttfms, 50.0),
+        pct(&ttfms, 99.0),
+    );
     Ok(())
 }
 

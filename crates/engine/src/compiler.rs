@@ -1,6 +1,6 @@
 //! Compiling a grammar against a vocabulary.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
 use rein_grammar::{Grammar, GrammarError};
@@ -10,6 +10,7 @@ use crate::cfg::Cfg;
 use crate::lexer::{Lexer, LexerCache};
 use crate::lower::lower;
 use crate::parser::Chart;
+use crate::slices::{slices_for, Slices};
 
 /// Size and work limits. Every limit ends in a clear error instead of a
 /// hang or an out-of-memory crash on hostile input.
@@ -63,7 +64,7 @@ pub struct Config {
 /// Compiles constraints for one vocabulary.
 ///
 /// ```no_run
-/// # use std::sync::{Arc, Mutex};
+/// # use std::sync::{Arc, Mutex, OnceLock};
 /// # use rein_engine::Compiler;
 /// # let vocab = Arc::new(rein_vocab::Vocabulary::load("llama3").unwrap());
 /// let g = Compiler::new(&vocab).regex(r"[0-9]+").unwrap();
@@ -71,14 +72,20 @@ pub struct Config {
 #[derive(Clone, Debug)]
 pub struct Compiler {
     vocab: Arc<Vocabulary>,
+    slices: Arc<OnceLock<Option<Slices>>>,
     config: Config,
 }
 
 impl Compiler {
     /// A compiler for `vocab` with default options.
+    ///
+    /// The first compiler for a vocabulary also splits the vocabulary into
+    /// the slices that speed up masks (tens of milliseconds for 128k
+    /// tokens); later ones share them.
     pub fn new(vocab: &Arc<Vocabulary>) -> Compiler {
         Compiler {
             vocab: vocab.clone(),
+            slices: slices_for(vocab),
             config: Config::default(),
         }
     }
@@ -100,6 +107,7 @@ impl Compiler {
             .map_err(|e| GrammarError::Invalid(e.to_string()))?;
         Ok(CompiledGrammar {
             vocab: self.vocab.clone(),
+            slices: self.slices.clone(),
             cfg,
             lexer,
             initial: Initial { cache, chart },
@@ -131,6 +139,7 @@ pub(crate) struct Initial {
 #[derive(Debug)]
 pub struct CompiledGrammar {
     pub(crate) vocab: Arc<Vocabulary>,
+    slices: Arc<OnceLock<Option<Slices>>>,
     pub(crate) cfg: Cfg,
     pub(crate) lexer: Lexer,
     pub(crate) initial: Initial,
@@ -161,6 +170,11 @@ impl CompiledGrammar {
     /// The vocabulary this grammar was compiled for.
     pub fn vocab(&self) -> &Arc<Vocabulary> {
         &self.vocab
+    }
+
+    /// The vocabulary's slices, if it has them.
+    pub(crate) fn slices(&self) -> Option<&Slices> {
+        self.slices.get().and_then(Option::as_ref)
     }
 
     /// How long compilation took.

@@ -9,10 +9,10 @@
 //! in a [`LexerCache`] owned by each matcher, so compiling a grammar never
 //! determinizes anything up front.
 
-use rustc_hash::FxHashMap as HashMap;
+use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 use std::sync::Arc;
 
-use rein_vocab::Vocabulary;
+use rein_vocab::{TokenTrie, Vocabulary};
 
 use regex_automata::nfa::thompson::{self, State, WhichCaptures, NFA};
 use regex_automata::util::primitives::StateID;
@@ -20,6 +20,10 @@ use regex_syntax::hir::Hir;
 
 use crate::compiler::Limits;
 use crate::error::MaskError;
+use crate::slices::{Slices, TrieIndex, MAX_BOUNDED};
+
+/// The frontier entries of a table walked over the vocabulary's own trie.
+pub(crate) const FULL_TRIE: TrieIndex = TrieIndex::MAX;
 
 /// The dead state: no lexeme can match.
 pub(crate) const DEAD: u32 = 0;
@@ -94,15 +98,37 @@ struct DState {
 /// for the caller to walk in full.
 #[derive(Debug)]
 pub(crate) struct StateTokens {
-    /// Bit set (mask words) of the tokens allowed by the lexer alone.
-    pub(crate) allowed: Vec<u32>,
-    /// Trie nodes where a lexeme completes, with the DFA state of the
-    /// node's parent.
-    pub(crate) frontier: Vec<(u32, u32)>,
+    /// The first this many slice groups are allowed whole (see
+    /// [`Slices::prefix_bits`]).
+    pub(crate) groups: usize,
+    /// The other tokens allowed by the lexer alone.
+    pub(crate) allowed: Allowed,
+    /// Trie nodes where a lexeme completes: the trie they are in (see
+    /// [`Slices::trie`], or [`FULL_TRIE`]), the node, and the DFA state of
+    /// the node's parent.
+    pub(crate) frontier: Vec<(TrieIndex, u32, u32)>,
 }
 
-/// At most this many lexer states keep a [`StateTokens`] per cache.
-const MAX_STATE_TOKENS: usize = 512;
+/// A set of tokens: a list when it is small, else mask words.
+#[derive(Debug)]
+pub(crate) enum Allowed {
+    /// Token ids (duplicates possible).
+    List(Vec<u32>),
+    /// Mask words.
+    Bits(Vec<u32>),
+}
+
+impl Allowed {
+    fn memory_usage(&self) -> usize {
+        match self {
+            Allowed::List(v) | Allowed::Bits(v) => v.capacity() * 4,
+        }
+    }
+}
+
+/// Heap bytes of [`StateTokens`] one cache keeps; past this, the tables
+/// are dropped and rebuilt on demand.
+const MAX_STATE_TOKENS_BYTES: usize = 24 << 20;
 
 /// The mutable, lazily filled transition table of the lexer DFA.
 #[derive(Clone, Debug, Default)]
@@ -113,6 +139,9 @@ pub(crate) struct LexerCache {
     map: HashMap<Box<[u32]>, u32>,
     starts: HashMap<Box<[u32]>, u32>,
     state_tokens: HashMap<u32, Arc<StateTokens>>,
+    state_tokens_bytes: usize,
+    /// Scratch list of allowed tokens while building a table.
+    scratch: Vec<u32>,
     accept_ids: HashMap<Box<[u32]>, u32>,
     // Scratch for closures.
     seen: Vec<u32>,
@@ -130,6 +159,8 @@ impl LexerCache {
             map: HashMap::default(),
             starts: HashMap::default(),
             state_tokens: HashMap::default(),
+            state_tokens_bytes: 0,
+            scratch: Vec::new(),
             accept_ids: HashMap::default(),
             seen: vec![0; lexer.nfa.states().len()],
             stamp: 0,
@@ -148,36 +179,95 @@ impl LexerCache {
             + self.states.capacity() * std::mem::size_of::<DState>()
             + self.map.len() * 48
             + self.starts.len() * 48
-            + self
-                .state_tokens
-                .values()
-                .map(|t| t.allowed.len() * 4 + t.frontier.len() * 8)
-                .sum::<usize>()
+            + self.state_tokens_bytes
     }
 
-    /// Number of token tables built so far.
-    pub(crate) fn num_state_tokens(&self) -> usize {
-        self.state_tokens.len()
+    /// True if state `s` has a token table.
+    pub(crate) fn has_state_tokens(&self, s: u32) -> bool {
+        self.state_tokens.contains_key(&s)
     }
 
-    /// The tokens state `s` decides on its own (built on first use; `None`
-    /// once the per-cache budget of such tables is spent).
+    /// The tokens state `s` decides on its own (built on first use; the
+    /// tables are dropped when they exceed the per-cache memory budget).
+    ///
+    /// With `slices`, groups of ordinary-text tokens that state `s` lets
+    /// through whole are added without a walk; the other groups and the
+    /// rest of the vocabulary are walked.
     pub(crate) fn state_tokens(
         &mut self,
         lexer: &Lexer,
         vocab: &Vocabulary,
+        slices: Option<&Slices>,
         s: u32,
-    ) -> Result<Option<Arc<StateTokens>>, MaskError> {
+    ) -> Result<Arc<StateTokens>, MaskError> {
         if let Some(t) = self.state_tokens.get(&s) {
-            return Ok(Some(t.clone()));
+            return Ok(t.clone());
         }
-        if self.state_tokens.len() >= MAX_STATE_TOKENS {
-            return Ok(None);
-        }
-        let trie = vocab.trie();
-        let n = trie.num_nodes();
-        let mut allowed = vec![0u32; vocab.len().div_ceil(32)];
+        let mut list = std::mem::take(&mut self.scratch);
+        list.clear();
         let mut frontier = Vec::new();
+        let mut groups = 0;
+        let res = match slices {
+            None => self.walk_lexer(lexer, vocab.trie(), FULL_TRIE, s, &mut list, &mut frontier),
+            Some(sl) => (|| {
+                let depth = self.slice_depth(lexer, sl, s)?;
+                for (j, g) in sl.groups.iter().enumerate() {
+                    if depth == usize::MAX || g.max_len < depth {
+                        groups = j + 1;
+                    } else {
+                        self.walk_lexer(lexer, &g.trie, j as u32, s, &mut list, &mut frontier)?;
+                    }
+                }
+                self.walk_lexer(
+                    lexer,
+                    &sl.rest,
+                    sl.rest_index(),
+                    s,
+                    &mut list,
+                    &mut frontier,
+                )
+            })(),
+        };
+        let words = vocab.len().div_ceil(32);
+        let allowed = if list.len() > words {
+            let mut bits = vec![0u32; words];
+            for &t in &list {
+                bits[t as usize / 32] |= 1 << (t % 32);
+            }
+            Allowed::Bits(bits)
+        } else {
+            Allowed::List(list.clone())
+        };
+        self.scratch = list;
+        res?;
+        let t = Arc::new(StateTokens {
+            groups,
+            allowed,
+            frontier,
+        });
+        let bytes = t.allowed.memory_usage() + t.frontier.capacity() * 12 + 64;
+        if self.state_tokens_bytes + bytes > MAX_STATE_TOKENS_BYTES {
+            self.state_tokens.clear();
+            self.state_tokens_bytes = 0;
+        }
+        self.state_tokens_bytes += bytes;
+        self.state_tokens.insert(s, t.clone());
+        Ok(t)
+    }
+
+    /// Walks `trie` from state `s` with lexer transitions only: tokens that
+    /// keep the DFA alive without completing a lexeme go to `allowed`;
+    /// nodes where a lexeme completes go to `frontier`.
+    fn walk_lexer(
+        &mut self,
+        lexer: &Lexer,
+        trie: &TokenTrie,
+        which: TrieIndex,
+        s: u32,
+        allowed: &mut Vec<u32>,
+        frontier: &mut Vec<(TrieIndex, u32, u32)>,
+    ) -> Result<(), MaskError> {
+        let n = trie.num_nodes();
         // (subtree end, DFA state) of the nodes on the current path.
         let mut stack: Vec<(usize, u32)> = vec![(n, s)];
         let mut i = 1;
@@ -194,22 +284,65 @@ impl LexerCache {
                 continue;
             }
             if !self.accepts(t).is_empty() {
-                frontier.push((i as u32, parent));
+                frontier.push((which, i as u32, parent));
                 i = trie.subtree_end(i);
                 continue;
             }
             if let Some(tok) = trie.node_token(i) {
-                allowed[tok.index() / 32] |= 1 << (tok.index() % 32);
-                for d in trie.node_duplicates(i) {
-                    allowed[d.index() / 32] |= 1 << (d.index() % 32);
-                }
+                allowed.push(tok.0);
+                allowed.extend(trie.node_duplicates(i).iter().map(|d| d.0));
             }
             stack.push((trie.subtree_end(i), t));
             i += 1;
         }
-        let t = Arc::new(StateTokens { allowed, frontier });
-        self.state_tokens.insert(s, t.clone());
-        Ok(Some(t))
+        Ok(())
+    }
+
+    /// The shortest byte length of ordinary text (see [`Slices`]) that,
+    /// read from state `s`, kills the DFA or completes a lexeme:
+    /// `usize::MAX` if none does. Lengths above [`MAX_BOUNDED`] are
+    /// reported as `MAX_BOUNDED + 1` (or earlier) without being exact.
+    fn slice_depth(&mut self, lexer: &Lexer, sl: &Slices, s: u32) -> Result<usize, MaskError> {
+        /// Product states explored beyond the bounded depths.
+        const CLOSURE_CAP: usize = 64;
+        let mut level: Vec<(u8, u32)> = vec![(Slices::START, s)];
+        let mut next: Vec<(u8, u32)> = Vec::new();
+        let mut seen: HashSet<(u8, u32)> = HashSet::default();
+        for d in 1..=MAX_BOUNDED {
+            next.clear();
+            seen.clear();
+            for &(q, p) in &level {
+                for &(b, q2) in sl.transitions(q) {
+                    let p2 = self.next(lexer, p, b)?;
+                    if p2 == DEAD || !self.accepts(p2).is_empty() {
+                        return Ok(d);
+                    }
+                    if seen.insert((q2, p2)) {
+                        next.push((q2, p2));
+                    }
+                }
+            }
+            std::mem::swap(&mut level, &mut next);
+        }
+        // Longer texts all pass through `level`: explore everything
+        // reachable from it.
+        seen.clear();
+        seen.extend(level.iter().copied());
+        while let Some((q, p)) = level.pop() {
+            for &(b, q2) in sl.transitions(q) {
+                let p2 = self.next(lexer, p, b)?;
+                if p2 == DEAD || !self.accepts(p2).is_empty() {
+                    return Ok(MAX_BOUNDED + 1);
+                }
+                if seen.insert((q2, p2)) {
+                    if seen.len() > CLOSURE_CAP {
+                        return Ok(MAX_BOUNDED + 1);
+                    }
+                    level.push((q2, p2));
+                }
+            }
+        }
+        Ok(usize::MAX)
     }
 
     fn add_state(&mut self, lexer: &Lexer, set: Vec<u32>) -> u32 {

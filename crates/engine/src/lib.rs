@@ -45,6 +45,7 @@ mod lower;
 mod mask;
 mod matcher;
 mod parser;
+mod slices;
 
 pub use compiler::{CompiledGrammar, Compiler, Config, GrammarStats, Limits};
 pub use error::MaskError;

@@ -2,11 +2,11 @@
 
 use std::sync::Arc;
 
-use rein_vocab::{TokenId, Vocabulary};
+use rein_vocab::{TokenId, TokenTrie, Vocabulary};
 
 use crate::compiler::CompiledGrammar;
 use crate::error::MaskError;
-use crate::lexer::LexerCache;
+use crate::lexer::{Allowed, LexerCache, FULL_TRIE};
 use crate::mask::TokenMask;
 use crate::parser::{Chart, Scan};
 
@@ -58,11 +58,9 @@ pub struct MatcherStats {
     pub masks: u64,
     /// Masks with one live lexer scan whose token table was already built.
     pub table_hits: u64,
-    /// Token tables built (one trie walk by the lexer alone each).
+    /// Token tables built (a walk of the trie by the lexer alone, minus the
+    /// slices of ordinary text the state lets through whole).
     pub table_builds: u64,
-    /// Masks that walked the whole trie with the parser (several live
-    /// scans, or no table available).
-    pub full_walks: u64,
     /// Trie nodes visited by walks with the parser.
     pub walk_nodes: u64,
     /// Frontier subtrees walked with the parser after a table.
@@ -334,8 +332,7 @@ impl Matcher {
     /// later only hold the union of their derivations), so the mask is the
     /// union of the masks of each scan on its own. Per scan, the tokens its
     /// lexer state decides alone come from a cached table, and only the
-    /// subtrees where a lexeme completes are walked with the parser; a scan
-    /// without a table (the per-cache budget is spent) walks the whole trie.
+    /// subtrees where a lexeme completes are walked with the parser.
     fn mask_walks(&mut self, g: &CompiledGrammar, mask: &mut TokenMask) -> Result<(), MaskError> {
         let vocab = &*g.vocab;
         let trie = vocab.trie();
@@ -343,32 +340,48 @@ impl Matcher {
         self.stats.masks += 1;
         for k in 0..self.live {
             let sc = self.chart.scans[k];
-            let built = self.cache.num_state_tokens();
-            let table = self.cache.state_tokens(&g.lexer, vocab, sc.state)?;
+            if self.cache.has_state_tokens(sc.state) {
+                self.stats.table_hits += 1;
+            } else {
+                self.stats.table_builds += 1;
+            }
+            let st = self
+                .cache
+                .state_tokens(&g.lexer, vocab, g.slices(), sc.state)?;
             // Each walk below runs from a copy of one scan pushed past the
             // live ones, and truncates back to it.
             let top = self.chart.scans.len();
-            let Some(st) = table else {
-                self.stats.full_walks += 1;
-                self.chart.scans.push(sc);
-                self.walk(g, mask, (top, top + 1), 1, trie.num_nodes(), work0)?;
-                self.chart.truncate(self.chart.rows.len(), top);
-                continue;
-            };
-            if self.cache.num_state_tokens() > built {
-                self.stats.table_builds += 1;
-            } else {
-                self.stats.table_hits += 1;
+            if let (Some(sl), Some(k)) = (g.slices(), st.groups.checked_sub(1)) {
+                mask.or_words(&sl.prefix_bits[k]);
             }
-            mask.or_words(&st.allowed);
+            match &st.allowed {
+                Allowed::Bits(words) => mask.or_words(words),
+                Allowed::List(ids) => {
+                    for &t in ids {
+                        mask.allow(TokenId(t));
+                    }
+                }
+            }
             self.stats.frontier_walks += st.frontier.len() as u64;
-            for &(node, parent_state) in &st.frontier {
+            for &(which, node, parent_state) in &st.frontier {
+                let trie = match (which, g.slices()) {
+                    (FULL_TRIE, _) | (_, None) => trie,
+                    (w, Some(sl)) => sl.trie(w),
+                };
                 self.chart.scans.push(Scan {
                     row: sc.row,
                     state: parent_state,
                 });
                 let node = node as usize;
-                self.walk(g, mask, (top, top + 1), node, trie.subtree_end(node), work0)?;
+                self.walk(
+                    g,
+                    trie,
+                    mask,
+                    (top, top + 1),
+                    node,
+                    trie.subtree_end(node),
+                    work0,
+                )?;
                 self.chart.truncate(self.chart.rows.len(), top);
             }
         }
@@ -377,9 +390,11 @@ impl Matcher {
 
     /// Walks trie nodes `first..end` (a run of sibling subtrees) from the
     /// scans `root`, allowing the tokens after which the output is viable.
+    #[allow(clippy::too_many_arguments)]
     fn walk(
         &mut self,
         g: &CompiledGrammar,
+        trie: &TokenTrie,
         mask: &mut TokenMask,
         root: (usize, usize),
         first: usize,
@@ -394,23 +409,24 @@ impl Matcher {
             rows: base_rows,
             end,
         });
-        let res = self.walk_frames(g, mask, &mut frames, first, end, work0);
+        let res = self.walk_frames(g, trie, mask, &mut frames, first, end, work0);
         self.frames = frames;
         // Frames still open hold scans and rows past the root's.
         self.chart.truncate(base_rows, root.1);
         res
     }
 
+    #[allow(clippy::too_many_arguments)]
     fn walk_frames(
         &mut self,
         g: &CompiledGrammar,
+        trie: &TokenTrie,
         mask: &mut TokenMask,
         frames: &mut Vec<Frame>,
         first: usize,
         end: usize,
         work0: u64,
     ) -> Result<(), MaskError> {
-        let trie = g.vocab.trie();
         let budget = g.limits.max_items_per_step;
         let mut i = first;
         while i < end {

@@ -36,6 +36,12 @@ pub(crate) struct Row {
     pub(crate) memo: bool,
     /// Length of `Chart::items` before this row was pushed (to truncate).
     pub(crate) mark: u32,
+    /// The row's items that wait for a nonterminal, sorted by it (for
+    /// completion): a range of `Chart::waits`, or of `Chart::memo_waits`
+    /// for a memoized row.
+    pub(crate) waits: (u32, u32),
+    /// Length of `Chart::waits` before this row was pushed.
+    pub(crate) wait_mark: u32,
     /// Identity for memoization: the row's index for rows outside a mask
     /// computation, `MEMO_BIT | n` for the `n`-th memoized row.
     pub(crate) id: u32,
@@ -78,6 +84,10 @@ pub(crate) struct Chart {
     memo_key: Vec<(u32, u32)>,
     memo_count: u32,
     memo_items: Vec<Item>,
+    /// (nonterminal, item) for the items of each row whose dot is before a
+    /// nonterminal, sorted per row.
+    waits: Vec<(u32, Item)>,
+    memo_waits: Vec<(u32, Item)>,
     /// Earley items created so far (a work measure).
     pub(crate) work: u64,
 }
@@ -88,6 +98,7 @@ const MEMO_BIT: u32 = 1 << 31;
 struct MemoRow {
     id: u32,
     items: (u32, u32),
+    waits: (u32, u32),
     start: u32,
     accepting: bool,
 }
@@ -151,6 +162,7 @@ impl Chart {
         if self.stable_rows != stable_rows as u32 || self.memo_items.len() > MEMO_ITEMS_LIMIT {
             self.memo.clear();
             self.memo_items.clear();
+            self.memo_waits.clear();
             self.memo_count = 0;
         }
         self.stable_rows = stable_rows as u32;
@@ -164,6 +176,7 @@ impl Chart {
         if invalidate {
             self.memo.clear();
             self.memo_items.clear();
+            self.memo_waits.clear();
             self.memo_count = 0;
         }
     }
@@ -243,27 +256,36 @@ impl Chart {
                     }
                     let lhs = cfg.dot_lhs[it.dot as usize];
                     let r = self.rows[it.origin as usize];
-                    let (a, b) = r.items;
-                    for k in a..b {
-                        let parent = if r.memo {
-                            self.memo_items[k as usize]
-                        } else {
-                            self.items[k as usize]
+                    let (a, b) = r.waits;
+                    let waits = if r.memo {
+                        &self.memo_waits[a as usize..b as usize]
+                    } else {
+                        &self.waits[a as usize..b as usize]
+                    };
+                    let lo = waits.partition_point(|w| w.0 < lhs);
+                    for &(nt, parent) in &waits[lo..] {
+                        if nt != lhs {
+                            break;
+                        }
+                        let new = Item {
+                            dot: parent.dot + 1,
+                            origin: parent.origin,
                         };
-                        if cfg.dot_next[parent.dot as usize] == Next::Nt(lhs) {
-                            let new = Item {
-                                dot: parent.dot + 1,
-                                origin: parent.origin,
-                            };
-                            if self.seen.insert(new) {
-                                self.items.push(new);
-                            }
+                        if self.seen.insert(new) {
+                            self.items.push(new);
                         }
                     }
                 }
             }
         }
         self.work += (self.items.len() - first) as u64;
+        let w0 = self.waits.len();
+        for it in &self.items[first..] {
+            if let Next::Nt(a) = cfg.dot_next[it.dot as usize] {
+                self.waits.push((a, *it));
+            }
+        }
+        self.waits[w0..].sort_unstable_by_key(|w| w.0);
         self.allowed.sort_unstable();
         self.allowed.dedup();
         let start = if self.allowed.is_empty() {
@@ -275,6 +297,8 @@ impl Chart {
             items: (first as u32, self.items.len() as u32),
             memo: false,
             mark: first as u32,
+            waits: (w0 as u32, self.waits.len() as u32),
+            wait_mark: w0 as u32,
             id: j,
             start,
             accepting,
@@ -336,6 +360,8 @@ impl Chart {
                     items: m.items,
                     memo: true,
                     mark: self.items.len() as u32,
+                    waits: m.waits,
+                    wait_mark: self.waits.len() as u32,
                     id: m.id,
                     start: m.start,
                     accepting: m.accepting,
@@ -372,6 +398,12 @@ impl Chart {
                         .extend_from_slice(&self.items[a as usize..b as usize]);
                     self.items.truncate(a as usize);
                     r.items = (m0, self.memo_items.len() as u32);
+                    let (wa, wb) = r.waits;
+                    let w0 = self.memo_waits.len() as u32;
+                    self.memo_waits
+                        .extend_from_slice(&self.waits[wa as usize..wb as usize]);
+                    self.waits.truncate(wa as usize);
+                    r.waits = (w0, self.memo_waits.len() as u32);
                     r.memo = true;
                     r.id = MEMO_BIT | self.memo_count;
                     self.memo_count += 1;
@@ -380,6 +412,7 @@ impl Chart {
                         MemoRow {
                             id: r.id,
                             items: r.items,
+                            waits: r.waits,
                             start: r.start,
                             accepting: r.accepting,
                         },
@@ -405,6 +438,8 @@ impl Chart {
         if rows < self.rows.len() {
             let items = self.rows[rows].mark as usize;
             self.items.truncate(items);
+            let waits = self.rows[rows].wait_mark as usize;
+            self.waits.truncate(waits);
             self.rows.truncate(rows);
         }
         self.scans.truncate(scans);

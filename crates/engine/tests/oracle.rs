@@ -4,6 +4,8 @@
 //! output can still be completed (the oracle: a minimal regex-automata DFA
 //! for regexes, the reference recognizer of `rein-grammar` for GBNF).
 
+mod common;
+
 use std::cell::RefCell;
 use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
@@ -478,6 +480,75 @@ fn matchers_starting_from_a_warm_lexer_cache_agree_with_the_oracle() {
         for _ in 0..2 {
             let mut m = Matcher::new(g.clone());
             explore(&v, &mut m, &oracle, 3);
+        }
+    }
+}
+
+/// Whole masks on the real vocabularies against the DFA oracle, along
+/// texts that exercise the slices of ordinary text: bounded repetitions
+/// (every position its own lexer state; the slice groups allowed whole
+/// change with the room left), unbounded ones, multi-byte characters, and
+/// lexemes where ordinary text is not allowed at all.
+#[test]
+fn real_vocabulary_masks_match_the_dfa_oracle_along_texts() {
+    let cases: &[(&str, &str)] = &[
+        (r#""[^"\\\x00-\x1f]{0,20}""#, r#""Hello wörld, 日本 ok""#),
+        (
+            r#""[^"\\\x00-\x1f]{3,40}"!"#,
+            r#""The quick brown fox jumps over a dog"!"#,
+        ),
+        (
+            r#"\{"name": "(?:[^"\\\x00-\x1f]|\\["\\/bfnrt]){1,12}", "n": [0-9]{1,3}\}"#,
+            r#"{"name": "a\"b 日c", "n": 42}"#,
+        ),
+        (
+            r#"(?:[^"\\\x00-\x1f]){5,}x"#,
+            "long text with émoji 🎉 and more words x",
+        ),
+        (r#"[a-z ]{0,30}\."#, "lower case words only."),
+        (r#"(?:ab|cd)+[0-9]*"#, "abcdab123"),
+    ];
+    for name in ["llama3", "gemma3"] {
+        let vocab = common::vocab(name);
+        for &(pattern, text) in cases {
+            let g = Arc::new(Compiler::new(&vocab).regex(pattern).unwrap());
+            let oracle = DfaOracle::new(pattern);
+            assert!(
+                oracle.accepts(text.as_bytes()),
+                "{pattern} must match {text:?}"
+            );
+            let mut m = Matcher::new(g);
+            let mut mask = TokenMask::new(vocab.len());
+            let mut out: Vec<u8> = Vec::new();
+            for t in vocab.encode(text).unwrap() {
+                m.compute_mask(&mut mask).unwrap();
+                let start = oracle.run(&out);
+                for id in 0..vocab.len() as u32 {
+                    let tok = TokenId(id);
+                    let want = if vocab.is_eos(tok) {
+                        oracle.dfa.is_match_state(oracle.dfa.next_eoi_state(start))
+                    } else {
+                        let bytes = vocab.token_bytes(tok);
+                        !bytes.is_empty()
+                            && !vocab.is_special(tok)
+                            && oracle.live.contains(
+                                &bytes
+                                    .iter()
+                                    .fold(start, |s, &b| oracle.dfa.next_state(s, b)),
+                            )
+                    };
+                    assert_eq!(
+                        mask.is_allowed(tok),
+                        want,
+                        "{name}, {pattern}: token {id} {:?} after {:?}",
+                        String::from_utf8_lossy(vocab.token_bytes(tok)),
+                        String::from_utf8_lossy(&out)
+                    );
+                }
+                m.commit(t).unwrap();
+                out.extend_from_slice(vocab.token_bytes(t));
+            }
+            assert!(m.is_accepting(), "{name}, {pattern}: {text:?} accepted");
         }
     }
 }

@@ -184,6 +184,16 @@ impl TokenTrie {
         })
     }
 
+    /// A trie over some (token id, bytes) pairs, e.g. a subset of a
+    /// vocabulary. Empty byte strings are ignored; several ids may share
+    /// bytes. Returns `Err(nodes)` when more than [`MAX_TRIE_NODES`] nodes
+    /// would be needed.
+    pub fn from_tokens<'a>(
+        tokens: impl IntoIterator<Item = (TokenId, &'a [u8])>,
+    ) -> Result<TokenTrie, usize> {
+        TokenTrie::build(tokens)
+    }
+
     /// The number of nodes, including the root.
     #[inline]
     pub fn num_nodes(&self) -> usize {
