@@ -21,6 +21,12 @@ fn main() -> anyhow::Result<()> {
     let tok = args.next().unwrap_or_else(|| "llama3".into());
     let vocab = Arc::new(Vocabulary::load(&tok)?);
     let quiet = std::env::var_os("QUIET").is_some();
+    let t = Instant::now();
+    let _ = Compiler::new(&vocab);
+    println!(
+        "vocabulary slices: {:.1} ms",
+        t.elapsed().as_secs_f64() * 1e3
+    );
     let mut all: Vec<Duration> = Vec::new();
     let mut ttfms: Vec<Duration> = Vec::new();
     for path in args {

@@ -142,6 +142,8 @@ pub(crate) struct LexerCache {
     state_tokens_bytes: usize,
     /// Scratch list of allowed tokens while building a table.
     scratch: Vec<u32>,
+    /// The slice automaton's transitions, one byte per lexer byte class.
+    slice_trans: Vec<Vec<(u8, u8)>>,
     accept_ids: HashMap<Box<[u32]>, u32>,
     // Scratch for closures.
     seen: Vec<u32>,
@@ -161,6 +163,7 @@ impl LexerCache {
             state_tokens: HashMap::default(),
             state_tokens_bytes: 0,
             scratch: Vec::new(),
+            slice_trans: Vec::new(),
             accept_ids: HashMap::default(),
             seen: vec![0; lexer.nfa.states().len()],
             stamp: 0,
@@ -305,14 +308,50 @@ impl LexerCache {
     fn slice_depth(&mut self, lexer: &Lexer, sl: &Slices, s: u32) -> Result<usize, MaskError> {
         /// Product states explored beyond the bounded depths.
         const CLOSURE_CAP: usize = 64;
+        /// Product states expanded in all: past this, the depth reached
+        /// so far is reported (exact for every shorter text).
+        const WORK_CAP: usize = 512;
+        if self.slice_trans.is_empty() {
+            // One byte per (slice target, lexer byte class): bytes of one
+            // class move the lexer alike.
+            self.slice_trans = (0..sl.num_states())
+                .map(|q| {
+                    let mut seen = HashSet::default();
+                    sl.transitions(q as u8)
+                        .iter()
+                        .copied()
+                        .filter(|&(b, q2)| seen.insert((q2, lexer.classes[b as usize])))
+                        .collect()
+                })
+                .collect();
+        }
+        let trans = std::mem::take(&mut self.slice_trans);
+        let res = self.slice_depth_with(lexer, &trans, s, CLOSURE_CAP, WORK_CAP);
+        self.slice_trans = trans;
+        res
+    }
+
+    fn slice_depth_with(
+        &mut self,
+        lexer: &Lexer,
+        trans: &[Vec<(u8, u8)>],
+        s: u32,
+        closure_cap: usize,
+        work_cap: usize,
+    ) -> Result<usize, MaskError> {
+        let mut work = 0;
         let mut level: Vec<(u8, u32)> = vec![(Slices::START, s)];
         let mut next: Vec<(u8, u32)> = Vec::new();
         let mut seen: HashSet<(u8, u32)> = HashSet::default();
         for d in 1..=MAX_BOUNDED {
             next.clear();
             seen.clear();
+            work += level.len();
+            if work > work_cap {
+                return Ok(d);
+            }
             for &(q, p) in &level {
-                for &(b, q2) in sl.transitions(q) {
+                for &(b, q2) in &trans[q as usize] {
                     let p2 = self.next(lexer, p, b)?;
                     if p2 == DEAD || !self.accepts(p2).is_empty() {
                         return Ok(d);
@@ -329,13 +368,13 @@ impl LexerCache {
         seen.clear();
         seen.extend(level.iter().copied());
         while let Some((q, p)) = level.pop() {
-            for &(b, q2) in sl.transitions(q) {
+            for &(b, q2) in &trans[q as usize] {
                 let p2 = self.next(lexer, p, b)?;
                 if p2 == DEAD || !self.accepts(p2).is_empty() {
                     return Ok(MAX_BOUNDED + 1);
                 }
                 if seen.insert((q2, p2)) {
-                    if seen.len() > CLOSURE_CAP {
+                    if seen.len() > closure_cap {
                         return Ok(MAX_BOUNDED + 1);
                     }
                     level.push((q2, p2));

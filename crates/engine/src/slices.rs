@@ -153,8 +153,7 @@ impl Slices {
     }
 
     /// Number of states of the slice automaton.
-    #[cfg(test)]
-    fn num_states(&self) -> usize {
+    pub(crate) fn num_states(&self) -> usize {
         self.bytes.len()
     }
 }
