@@ -155,7 +155,8 @@ impl<T: JsonSchema + DeserializeOwned> Extractor<T> {
         };
         let opts = Options::default()
             .with_whitespace(Whitespace::Compact)
-            .with_strict(true);
+            .with_strict(true)
+            .with_trailing_zeros(false);
         let grammar = json_schema::compile(&schema, &opts).map_err(schema_err)?;
         let compiled = generator.compiler().grammar(&grammar).map_err(schema_err)?;
         Ok(Extractor {

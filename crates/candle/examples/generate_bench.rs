@@ -120,7 +120,8 @@ fn main() -> anyhow::Result<()> {
     );
     let opts = Options::default()
         .with_whitespace(Whitespace::Compact)
-        .with_strict(true);
+        .with_strict(true)
+        .with_trailing_zeros(false);
 
     let (mut con, mut serial, mut always, mut same, mut free) = (
         Totals::default(),

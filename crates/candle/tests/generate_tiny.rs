@@ -1,14 +1,17 @@
 //! The sampling loop driven by a tiny random-weight model over SmolLM2's real 49,152-token
 //! vocabulary (no model weights to download beyond the cached vocabulary): for 100 seeds and
 //! several constraints every output is complete and valid by an independent checker (the
-//! `regex` crate, the reference recognizer of `rein-grammar`), in every sampling mode.
+//! `regex` crate, the `jsonschema` crate, the reference recognizer of `rein-grammar`), in
+//! every sampling mode.
 
 use std::sync::{Arc, OnceLock};
 
 use rein_candle::{Finish, GenerateConfig, GenerateError, Generator, MaskOverlap, Model, Prompt};
 use rein_engine::CompiledGrammar;
+use rein_grammar::json_schema;
 use rein_grammar::testing::Recognizer;
 use rein_vocab::Vocabulary;
+use serde_json::json;
 
 const SEEDS: u64 = 100;
 
@@ -69,6 +72,25 @@ fn run(
         .collect()
 }
 
+/// Asserts that a truncated output is a valid prefix: its bytes (which may end inside a
+/// UTF-8 character) are a prefix of the language.
+fn assert_prefix(r: &Recognizer, out: &rein_candle::Generation, what: &str) {
+    let bytes: Vec<u8> = out
+        .tokens
+        .iter()
+        .flat_map(|&t| vocab().token_bytes(rein_vocab::TokenId(t)).to_vec())
+        .collect();
+    let text = match std::str::from_utf8(&bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            // Only an incomplete last character, cut by the token limit.
+            assert!(e.error_len().is_none(), "{what}: invalid UTF-8 {bytes:?}");
+            std::str::from_utf8(&bytes[..e.valid_up_to()]).unwrap()
+        }
+    };
+    assert!(r.is_prefix(text), "{what}: {text:?} is not a prefix");
+}
+
 fn check_regexes(pattern: &str) {
     let re = regex::Regex::new(&format!("^(?:{pattern})$")).unwrap();
     let outs = run(&|g| g.compiler().regex(pattern).unwrap(), 64);
@@ -121,7 +143,7 @@ fn arithmetic_gbnf_outputs_are_valid() {
     let mut complete = 0;
     for (seed, out) in &outs {
         if out.finish == Finish::Length {
-            assert!(r.is_prefix(&out.text), "seed {seed}: {:?}", out.text);
+            assert_prefix(&r, out, &format!("seed {seed}"));
             assert_eq!(out.tokens.len(), 48);
         } else {
             assert!(r.accepts(&out.text), "seed {seed}: {:?}", out.text);
@@ -129,6 +151,37 @@ fn arithmetic_gbnf_outputs_are_valid() {
         }
     }
     eprintln!("arithmetic: {complete} of {SEEDS} complete within 48 tokens");
+}
+
+/// The other grammars of `grammars/` (chess moves, C-like code, CJK text, bullet lists,
+/// ambiguous and left-recursive grammars): complete outputs are recognized, truncated
+/// ones are valid prefixes cut at exactly the limit.
+#[test]
+fn every_grammar_file_gives_valid_outputs() {
+    let dir = format!("{}/../../grammars", env!("CARGO_MANIFEST_DIR"));
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".gbnf") && n != "arithmetic.gbnf" && n != "json.gbnf")
+        .collect();
+    names.sort();
+    assert!(names.len() >= 4, "{names:?}");
+    for name in &names {
+        let src = grammar_file(name);
+        let r = Recognizer::new(&rein_grammar::gbnf::parse(&src).unwrap());
+        let outs = run(&|g| g.compiler().gbnf(&src).unwrap(), 24);
+        let mut complete = 0;
+        for (seed, out) in &outs {
+            if out.finish == Finish::Length {
+                assert_prefix(&r, out, &format!("{name} seed {seed}"));
+                assert_eq!(out.tokens.len(), 24, "{name} seed {seed}");
+            } else {
+                assert!(r.accepts(&out.text), "{name} seed {seed}: {:?}", out.text);
+                complete += 1;
+            }
+        }
+        eprintln!("{name}: {complete} of {SEEDS} complete within 24 tokens");
+    }
 }
 
 /// JSON strings admit almost every token, so a random model rarely closes one: outputs of
@@ -140,13 +193,85 @@ fn json_gbnf_outputs_are_valid_prefixes() {
     let outs = run(&|g| g.compiler().gbnf(&src).unwrap(), 24);
     for (seed, out) in &outs {
         if out.finish == Finish::Length {
-            assert!(r.is_prefix(&out.text), "seed {seed}: {:?}", out.text);
+            assert_prefix(&r, out, &format!("seed {seed}"));
         } else {
             assert!(r.accepts(&out.text), "seed {seed}: {:?}", out.text);
             serde_json::from_str::<serde_json::Value>(&out.text)
                 .unwrap_or_else(|e| panic!("seed {seed}: {:?}: {e}", out.text));
         }
     }
+}
+
+/// The grammar of a JSON Schema as the CLI and the extraction facade compile it.
+fn schema_grammar(schema: &serde_json::Value) -> rein_grammar::Grammar {
+    let opts = json_schema::Options::default()
+        .with_whitespace(json_schema::Whitespace::Compact)
+        .with_strict(true)
+        .with_trailing_zeros(false);
+    json_schema::compile(schema, &opts).unwrap()
+}
+
+/// Bounded schemas (every string, array and number has a limit): every output is a
+/// complete instance, valid per the `jsonschema` crate.
+#[test]
+fn json_schema_outputs_are_complete_and_valid() {
+    let schemas = [
+        json!({"type": "object", "properties": {
+            "name": {"type": "string", "maxLength": 6},
+            "age": {"type": "integer", "minimum": 0, "maximum": 120},
+            "kind": {"enum": ["cat", "dog", "bird"]},
+            "ok": {"type": "boolean"}},
+            "required": ["name", "age", "kind"]}),
+        json!({"type": "array", "items": {"type": "integer", "minimum": -50, "maximum": 50},
+            "minItems": 1, "maxItems": 4}),
+        json!({"anyOf": [{"type": "null"}, {"type": "string", "pattern": "^[a-z]{1,5}$"}]}),
+        json!({"type": "object", "properties": {
+            "tags": {"type": "array", "items": {"enum": ["a", "b", "c"]}, "maxItems": 3},
+            "level": {"const": 3}},
+            "required": ["tags", "level"]}),
+    ];
+    for schema in &schemas {
+        let validator = jsonschema::validator_for(schema).unwrap();
+        let grammar = schema_grammar(schema);
+        let outs = run(&|g| g.compiler().grammar(&grammar).unwrap(), 64);
+        for (seed, out) in &outs {
+            assert_ne!(out.finish, Finish::Length, "seed {seed}: {:?}", out.text);
+            let v: serde_json::Value = serde_json::from_str(&out.text)
+                .unwrap_or_else(|e| panic!("seed {seed}: {:?}: {e}", out.text));
+            assert!(
+                validator.is_valid(&v),
+                "seed {seed}: {:?} is not valid for {schema}",
+                out.text
+            );
+        }
+    }
+}
+
+/// Unbounded numbers: a random model may keep writing digits, so an output is a complete
+/// valid instance or a prefix of one cut at exactly the limit.
+#[test]
+fn json_schema_numbers_are_valid_or_truncated_prefixes() {
+    let schema = json!({"type": "object", "properties": {
+        "x": {"type": "number", "minimum": -1.5, "maximum": 2.25},
+        "n": {"type": "integer", "exclusiveMinimum": 10}},
+        "required": ["x", "n"]});
+    let validator = jsonschema::validator_for(&schema).unwrap();
+    let grammar = schema_grammar(&schema);
+    let r = Recognizer::new(&grammar);
+    let outs = run(&|g| g.compiler().grammar(&grammar).unwrap(), 32);
+    let mut complete = 0;
+    for (seed, out) in &outs {
+        if out.finish == Finish::Length {
+            assert_prefix(&r, out, &format!("seed {seed}"));
+            assert_eq!(out.tokens.len(), 32, "seed {seed}");
+        } else {
+            let v: serde_json::Value = serde_json::from_str(&out.text)
+                .unwrap_or_else(|e| panic!("seed {seed}: {:?}: {e}", out.text));
+            assert!(validator.is_valid(&v), "seed {seed}: {:?}", out.text);
+            complete += 1;
+        }
+    }
+    eprintln!("numbers: {complete} of {SEEDS} complete within 32 tokens");
 }
 
 #[test]

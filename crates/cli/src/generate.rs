@@ -33,8 +33,8 @@ pub struct Args {
     /// Default: the model's known tokenizer, else the GGUF file's own vocabulary.
     #[arg(long, value_name = "NAME|PATH")]
     tokenizer: Option<String>,
-    /// A JSON Schema file: the output is the JSON text of a valid instance (compact, and
-    /// with no properties beyond the declared ones).
+    /// A JSON Schema file: the output is the JSON text of a valid instance (compact, with
+    /// no properties beyond the declared ones, integers without a fraction).
     #[arg(long = "json-schema", value_name = "FILE")]
     json_schema: Option<PathBuf>,
     /// A regex (Rust syntax) the whole output must match.
@@ -144,7 +144,8 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     } else if let Some((path, schema)) = &schema {
         let opts = Options::default()
             .with_whitespace(Whitespace::Compact)
-            .with_strict(true);
+            .with_strict(true)
+            .with_trailing_zeros(false);
         let c = json_schema::compile_with_notes(schema, &opts)
             .with_context(|| path.display().to_string())?;
         for n in &c.notes {

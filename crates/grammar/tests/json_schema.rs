@@ -172,3 +172,35 @@ fn json_schema_golden_files() {
         failures.join("\n")
     );
 }
+
+/// Regression: SmolLM2 asked for `{"type": "integer"}` wrote `7.000…` until its token
+/// limit, because draft 6 counts `7.0` as an integer (and a random model did the same with
+/// `const: 3`). Generation turns trailing zeros off.
+#[test]
+fn trailing_zeros_can_be_turned_off() {
+    let schema = serde_json::json!({"type": "object", "properties": {
+        "n": {"type": "integer", "minimum": 0, "maximum": 1000},
+        "c": {"const": 3},
+        "e": {"enum": [1.5, 20]}},
+        "required": ["n", "c", "e"]});
+    let opts = Options::default().with_whitespace(Whitespace::Compact);
+    let on = Recognizer::new(&compile(&schema, &opts).unwrap());
+    let off = Recognizer::new(&compile(&schema, &opts.with_trailing_zeros(false)).unwrap());
+    let text = |n: &str, c: &str, e: &str| format!(r#"{{"n":{n},"c":{c},"e":{e}}}"#);
+    for (n, c, e) in [("7", "3", "1.5"), ("1000", "3", "20"), ("0", "3", "1.5")] {
+        assert!(on.accepts(&text(n, c, e)) && off.accepts(&text(n, c, e)));
+    }
+    for (n, c, e) in [
+        ("7.0", "3", "1.5"),
+        ("7.000", "3", "1.5"),
+        ("7", "3.0", "1.5"),
+        ("7", "3", "1.50"),
+        ("7", "3", "20.0"),
+    ] {
+        assert!(on.accepts(&text(n, c, e)), "{}", text(n, c, e));
+        assert!(!off.accepts(&text(n, c, e)), "{}", text(n, c, e));
+    }
+    for (n, c, e) in [("7.", "3", "1.5"), ("1001", "3", "1.5"), ("-1", "3", "20")] {
+        assert!(!on.accepts(&text(n, c, e)) && !off.accepts(&text(n, c, e)));
+    }
+}

@@ -231,7 +231,7 @@ impl<'a> Compiler<'a> {
             Value::Null => Expr::literal("null"),
             Value::Bool(b) => Expr::literal(b.to_string()),
             Value::Number(n) => match Decimal::from_json(n) {
-                Some(x) => Expr::regex(number_literal(&x)),
+                Some(x) => Expr::regex(number_literal(&x, self.opts.trailing_zeros)),
                 None => Expr::literal(n.to_string()),
             },
             Value::String(s) => Expr::regex(quoted(&rx::lit(s))),
@@ -363,9 +363,10 @@ impl<'a> Compiler<'a> {
         Ok(number::number_range(lo.as_ref(), hi.as_ref(), max_frac))
     }
 
-    /// From draft 6 on, `1.0` is an integer too: integers may end in `.0`.
+    /// From draft 6 on, `1.0` is an integer too: integers may end in `.0`
+    /// (unless [`super::Options::trailing_zeros`] is off).
     fn integral_float(&self, h: Hir) -> Hir {
-        if self.draft == super::Draft::Draft4 {
+        if self.draft == super::Draft::Draft4 || !self.opts.trailing_zeros {
             return h;
         }
         concat(vec![
@@ -1167,14 +1168,17 @@ fn number_any() -> Hir {
 }
 
 /// The spellings of one number: plain decimal with optional trailing
-/// zeros (`1`, `1.0`, `1.50`), and Python's `repr` for very large or
-/// small magnitudes (`1e+16`, `1e-05`).
-fn number_literal(x: &Decimal) -> Hir {
+/// zeros (`1`, `1.0`, `1.50`; only `1` and `1.5` without `trailing_zeros`),
+/// and Python's `repr` for very large or small magnitudes (`1e+16`,
+/// `1e-05`).
+fn number_literal(x: &Decimal, trailing_zeros: bool) -> Hir {
     if x.is_extreme() {
         return lit(&x.to_string());
     }
     let plain = x.to_plain();
-    let mut alts = vec![if x.is_integer() {
+    let mut alts = vec![if !trailing_zeros {
+        lit(&plain)
+    } else if x.is_integer() {
         concat(vec![
             lit(&plain),
             rep(concat(vec![lit("."), rep(lit("0"), 1, None)]), 0, Some(1)),

@@ -40,10 +40,12 @@
 //!   `json.dumps(ensure_ascii=False)`): `\"`, `\\`, `\b`, `\f`, `\n`,
 //!   `\r`, `\t`, `\u00XX` for other control characters, everything else
 //!   raw. So every text has one decoding and key exclusions are exact.
-//! - **Numbers**: integers without fraction or exponent; other numbers in
-//!   plain notation, or in normalized scientific notation when the whole
-//!   decade lies within the bounds; no `-0`. Values of `enum`/`const` also
-//!   accept trailing zeros (`1.0`, `1.50`).
+//! - **Numbers**: integers without exponent, with a fraction only if it is
+//!   zero (`1.0`, from draft 6 on); other numbers in plain notation, or in
+//!   normalized scientific notation when the whole decade lies within the
+//!   bounds; no `-0`. Values of `enum`/`const` also accept trailing zeros
+//!   (`1.0`, `1.50`). [`Options::trailing_zeros`] turns zero fractions and
+//!   trailing zeros off.
 //! - **Regexes** (`pattern`, `patternProperties`) are ECMA-262, searched
 //!   anywhere in the string; where regex dialects disagree (`\d`, `\w`,
 //!   `\s`, `.`, `$`) the intersection of their meanings is used (see the
@@ -128,6 +130,12 @@ pub struct Options {
     /// Treat a missing `additionalProperties` as `false` (the spec's
     /// default is `true`).
     pub strict: bool,
+    /// Accept numbers spelled with zeros after the significant digits:
+    /// integers written `1.0` or `1.000` (draft 6 and later count them as
+    /// integers) and `enum`/`const` values written `1.50` (default `true`).
+    /// Generation turns it off: a small model that starts a fraction after
+    /// an integer may keep writing zeros until its token limit.
+    pub trailing_zeros: bool,
     /// Compile a `oneOf` whose branches may overlap as `anyOf` (accepting
     /// values that match several branches) instead of failing.
     pub oneof_as_anyof: bool,
@@ -158,6 +166,7 @@ impl Default for Options {
         Options {
             whitespace: Whitespace::Flexible,
             strict: false,
+            trailing_zeros: true,
             oneof_as_anyof: false,
             unknown_formats: UnknownFormats::Ignore,
             openapi_nullable: false,
@@ -179,6 +188,12 @@ impl Options {
     /// Sets [`Options::strict`].
     pub fn with_strict(mut self, strict: bool) -> Options {
         self.strict = strict;
+        self
+    }
+
+    /// Sets [`Options::trailing_zeros`].
+    pub fn with_trailing_zeros(mut self, yes: bool) -> Options {
+        self.trailing_zeros = yes;
         self
     }
 
