@@ -56,7 +56,7 @@ pub struct Args {
     #[arg(long = "no-chat")]
     no_chat: bool,
     /// With --json-schema: do not show the schema to the model in the prompt.
-    #[arg(long = "no-schema-in-prompt", requires = "json_schema")]
+    #[arg(long = "no-schema-in-prompt")]
     no_schema_in_prompt: bool,
     /// The most tokens to generate; reaching it truncates the output (exit code 1).
     #[arg(long = "max-tokens", default_value_t = 256, value_name = "N")]
@@ -90,6 +90,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         if !(p > 0.0 && p <= 1.0) {
             anyhow::bail!("--top-p must be in (0, 1], got {p}");
         }
+    }
+    if args.no_schema_in_prompt && args.json_schema.is_none() {
+        anyhow::bail!("--no-schema-in-prompt needs --json-schema");
     }
     if args.top_k == Some(0) {
         anyhow::bail!("--top-k must be at least 1");

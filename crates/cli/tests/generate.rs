@@ -139,6 +139,7 @@ fn the_schema_is_in_the_prompt_unless_no_schema_in_prompt() {
     // The flag needs a schema.
     let o = rein(&["--regex", "a", "--prompt", "x", "--no-schema-in-prompt"]);
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("--json-schema"), "{}", stderr(&o));
 }
 
 #[test]
