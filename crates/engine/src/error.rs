@@ -48,6 +48,15 @@ pub enum MaskError {
         /// The configured limit.
         limit: usize,
     },
+    /// [`compute_masks`](crate::compute_masks) got fewer masks than
+    /// matchers (reported for the matchers without a mask).
+    #[error("{matchers} matchers but {masks} masks: one mask per matcher is needed")]
+    BatchMismatch {
+        /// Matchers given.
+        matchers: usize,
+        /// Masks given.
+        masks: usize,
+    },
     /// One step took more parser work than the configured budget.
     #[error("the mask computation exceeded its work budget of {limit} steps")]
     WorkBudget {

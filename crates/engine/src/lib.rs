@@ -50,6 +50,6 @@ mod slices;
 pub use compiler::{CompiledGrammar, Compiler, Config, GrammarStats, Limits};
 pub use error::MaskError;
 pub use mask::TokenMask;
-pub use matcher::{Matcher, MatcherStats};
+pub use matcher::{compute_masks, Matcher, MatcherStats};
 pub use rein_grammar::GrammarError;
 pub use rein_vocab::{TokenId, Vocabulary};

@@ -162,7 +162,7 @@ impl Matcher {
     }
 
     fn restore(&mut self, s: &Snapshot) {
-        self.chart.end_memo(true);
+        self.chart.end_memo();
         self.chart.truncate(s.rows, 0);
         self.chart.scans.extend_from_slice(&s.live);
         self.live = s.live.len();
@@ -177,7 +177,7 @@ impl Matcher {
         let g = &*self.g;
         let budget = g.limits.max_items_per_step;
         let work0 = self.chart.work;
-        self.chart.end_memo(true);
+        self.chart.end_memo();
         for (i, &b) in bytes.iter().enumerate() {
             let from = (0, self.live);
             let step = self
@@ -321,7 +321,7 @@ impl Matcher {
         self.chart.begin_memo(base_rows);
         let result = self.mask_walks(&g, mask);
         self.chart.truncate(base_rows, self.live);
-        self.chart.end_memo(false);
+        self.chart.end_memo();
         result
     }
 
@@ -545,4 +545,49 @@ impl Matcher {
         toks.truncate(keep);
         (!toks.is_empty()).then_some(toks)
     }
+}
+
+/// Computes the masks of a batch of sequences at once, spread over the
+/// threads of rayon's pool: `masks[i]` gets the mask of `matchers[i]`.
+///
+/// The matchers are independent (each owns its lexer cache), so the work
+/// scales with the number of cores. Returns one result per matcher; a
+/// length mismatch between the two slices is an error for the extra ones.
+///
+/// ```
+/// use std::sync::Arc;
+/// use rein_engine::{compute_masks, Compiler, Matcher, TokenMask};
+/// use rein_vocab::{TokenId, Vocabulary};
+///
+/// let vocab = Arc::new(Vocabulary::from_token_bytes(
+///     vec![b"a".to_vec(), b"b".to_vec(), Vec::new()],
+///     vec![TokenId(2)],
+/// ));
+/// let g = Arc::new(Compiler::new(&vocab).regex("a*b").unwrap());
+/// let mut matchers: Vec<Matcher> = (0..4).map(|_| Matcher::new(g.clone())).collect();
+/// let mut masks = vec![TokenMask::new(vocab.len()); 4];
+/// for r in compute_masks(&mut matchers, &mut masks) {
+///     r.unwrap();
+/// }
+/// assert!(masks.iter().all(|m| m.is_allowed(TokenId(0)) && !m.is_allowed(TokenId(2))));
+/// ```
+pub fn compute_masks(
+    matchers: &mut [Matcher],
+    masks: &mut [TokenMask],
+) -> Vec<Result<(), MaskError>> {
+    use rayon::prelude::*;
+    let n = matchers.len();
+    let mut out: Vec<Result<(), MaskError>> = matchers
+        .par_iter_mut()
+        .zip(masks.par_iter_mut())
+        .map(|(m, mask)| m.compute_mask(mask))
+        .collect();
+    let have = masks.len().min(n);
+    out.extend((have..n).map(|_| {
+        Err(MaskError::BatchMismatch {
+            matchers: n,
+            masks: masks.len(),
+        })
+    }));
+    out
 }

@@ -74,6 +74,9 @@ pub(crate) struct Chart {
     kernel: Vec<Item>,
     /// Rows below this index are fixed while memoization is on (0: off).
     stable_rows: u32,
+    /// The memoized rows were built on top of this many rows (which have
+    /// not changed since).
+    memo_rows: u32,
     /// Rows built during a mask computation, keyed by the row index and the
     /// completions that made them (the identity of each completed scan's
     /// row, and the set of lexemes it completed): many tokens end the same lexeme from the
@@ -158,27 +161,30 @@ impl Chart {
     /// Turns memoization on for rows built on top of the first
     /// `stable_rows` rows, which must not change until
     /// [`end_memo`](Chart::end_memo).
+    ///
+    /// Memoized rows depend only on the first `stable_rows` rows, so they
+    /// are kept across mask computations (commits inside a lexeme add no
+    /// row) until a truncation below them or a different `stable_rows`.
     pub(crate) fn begin_memo(&mut self, stable_rows: usize) {
-        if self.stable_rows != stable_rows as u32 || self.memo_items.len() > MEMO_ITEMS_LIMIT {
-            self.memo.clear();
-            self.memo_items.clear();
-            self.memo_waits.clear();
-            self.memo_count = 0;
+        if self.memo_rows != stable_rows as u32 || self.memo_items.len() > MEMO_ITEMS_LIMIT {
+            self.clear_memo();
         }
         self.stable_rows = stable_rows as u32;
+        self.memo_rows = stable_rows as u32;
     }
 
     /// Turns memoization off (rows beyond the stable ones must have been
-    /// truncated). Memoized rows are kept for the next `begin_memo` with
-    /// the same stable rows, unless `invalidate`.
-    pub(crate) fn end_memo(&mut self, invalidate: bool) {
+    /// truncated).
+    pub(crate) fn end_memo(&mut self) {
         self.stable_rows = 0;
-        if invalidate {
-            self.memo.clear();
-            self.memo_items.clear();
-            self.memo_waits.clear();
-            self.memo_count = 0;
-        }
+    }
+
+    fn clear_memo(&mut self) {
+        self.memo.clear();
+        self.memo_items.clear();
+        self.memo_waits.clear();
+        self.memo_count = 0;
+        self.memo_rows = 0;
     }
 
     /// Closes `kernel` into a new row (prediction and completion).
@@ -435,6 +441,9 @@ impl Chart {
 
     /// Drops rows, items and scans beyond the given lengths.
     pub(crate) fn truncate(&mut self, rows: usize, scans: usize) {
+        if rows < self.memo_rows as usize {
+            self.clear_memo();
+        }
         if rows < self.rows.len() {
             let items = self.rows[rows].mark as usize;
             self.items.truncate(items);

@@ -552,3 +552,50 @@ fn real_vocabulary_masks_match_the_dfa_oracle_along_texts() {
         }
     }
 }
+
+/// The batch call gives each matcher exactly the mask it computes alone,
+/// and reports a missing mask as an error.
+#[test]
+fn batch_masks_equal_one_by_one_masks() {
+    let vocab = common::vocab("llama3");
+    let g = Arc::new(
+        Compiler::new(&vocab)
+            .regex(r#"\{"a": "[a-z ]{0,12}", "n": [0-9]+\}"#)
+            .unwrap(),
+    );
+    let text = r#"{"a": "some words", "n": 123}"#;
+    let tokens = vocab.encode(text).unwrap();
+    // Matcher i has committed the first i tokens.
+    let mut matchers: Vec<Matcher> = (0..tokens.len())
+        .map(|i| {
+            let mut m = Matcher::new(g.clone());
+            for &t in &tokens[..i] {
+                m.commit(t).unwrap();
+            }
+            m
+        })
+        .collect();
+    let mut masks = vec![TokenMask::new(vocab.len()); matchers.len()];
+    for r in rein_engine::compute_masks(&mut matchers, &mut masks) {
+        r.unwrap();
+    }
+    for (i, m) in matchers.iter_mut().enumerate() {
+        let mut alone = TokenMask::new(vocab.len());
+        m.compute_mask(&mut alone).unwrap();
+        assert_eq!(masks[i], alone, "matcher {i}");
+        assert!(
+            masks[i].is_allowed(tokens[i]),
+            "matcher {i} allows its next token"
+        );
+    }
+    let mut short = vec![TokenMask::new(vocab.len()); 1];
+    let res = rein_engine::compute_masks(&mut matchers[..2], &mut short);
+    assert!(res[0].is_ok());
+    assert!(matches!(
+        res[1],
+        Err(rein_engine::MaskError::BatchMismatch {
+            matchers: 2,
+            masks: 1
+        })
+    ));
+}
