@@ -12,10 +12,11 @@
 //! (0.11.1) has several correctness bugs (SiLU instead of GELU, a broken multi-token
 //! forward after a prefill, no sliding window when decoding).
 //!
-//! Precision: models of up to 1e9 weights are dequantized to f32 at load time by default
-//! ([`LoadConfig`]), because candle's quantized kernels also round activations to 8 bits,
-//! which is enough to derail the greedy output of a 135M model. Larger models keep
-//! quantized weights.
+//! Precision: weights stay quantized in memory and are multiplied with f32 activations
+//! by this crate's own kernels, so the logits equal those of the dequantized f32 weights up
+//! to summation order ([`LoadConfig::dequantize`] expands them for reference runs). candle's
+//! quantized kernels are not used: they also round activations to 8 bits, which is enough
+//! to derail the greedy output of a 135M model.
 //!
 //! | architecture | GGUF name | checked against (tests) |
 //! |---|---|---|
