@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use rein_engine::{CompiledGrammar, Compiler, Matcher};
-use rein_grammar::json_schema::{self, Options, Whitespace};
+use rein_grammar::json_schema::{self, KeyOrder, Options, Whitespace};
 use rein_vocab::Vocabulary;
 
 /// Arguments of `rein check`.
@@ -32,6 +32,10 @@ pub struct Args {
     /// With --json-schema: where whitespace may appear.
     #[arg(long, value_enum, default_value_t = WhitespaceArg::Flexible)]
     whitespace: WhitespaceArg,
+    /// With --json-schema: the order of object members (declared: as in
+    /// `properties`; any: every order).
+    #[arg(long = "key-order", value_enum, default_value_t = KeyOrderArg::Declared)]
+    key_order: KeyOrderArg,
     /// With --whitespace pretty: spaces per nesting level.
     #[arg(long, default_value_t = 2, value_name = "N")]
     indent: u32,
@@ -58,6 +62,24 @@ enum WhitespaceArg {
     Compact,
     /// Indented like `json.dumps(indent=N)`.
     Pretty,
+}
+
+/// `--key-order` values.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum KeyOrderArg {
+    /// Declared properties in the order of `properties`.
+    Declared,
+    /// Members in any order.
+    Any,
+}
+
+impl KeyOrderArg {
+    pub(crate) fn key_order(self) -> KeyOrder {
+        match self {
+            KeyOrderArg::Declared => KeyOrder::Declared,
+            KeyOrderArg::Any => KeyOrder::Any,
+        }
+    }
 }
 
 pub fn run(args: Args) -> anyhow::Result<ExitCode> {
@@ -92,6 +114,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         let opts = Options::default()
             .with_whitespace(whitespace)
             .with_strict(args.strict)
+            .with_key_order(args.key_order.key_order())
             .with_oneof_as_anyof(args.oneof_as_anyof);
         let compiled = match json_schema::compile_with_notes(&schema, &opts) {
             Ok(c) => {

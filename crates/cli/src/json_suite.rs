@@ -22,6 +22,7 @@ use rein_grammar::json_schema::Options;
 use rein_vocab::Vocabulary;
 use serde_json::{json, Value};
 
+use crate::check::KeyOrderArg;
 use crate::mask_bench::{
     clip, collect_files, compile_schema, feed, panic_message, progress, python_dumps,
 };
@@ -40,6 +41,10 @@ pub struct Args {
     /// List every failing test on stderr.
     #[arg(long)]
     verbose: bool,
+    /// The order of object members: any (the default, as JSON Schema
+    /// allows) or declared (as in `properties`).
+    #[arg(long = "key-order", value_enum, default_value_t = KeyOrderArg::Any)]
+    key_order: KeyOrderArg,
     /// Worker threads.
     #[arg(long, default_value_t = 1, value_name = "N")]
     threads: usize,
@@ -102,6 +107,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .build()
         .context("starting worker threads")?;
     let pb = progress(files.len() as u64);
+    let opts = Options::default().with_key_order(args.key_order.key_order());
     let results: Vec<anyhow::Result<(String, Counts, Vec<String>)>> = pool.install(|| {
         files
             .par_iter()
@@ -111,7 +117,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
                     .unwrap_or(f)
                     .to_string_lossy()
                     .replace('\\', "/");
-                let r = run_file(f, &vocab).map(|(c, fails)| (name, c, fails));
+                let r = run_file(f, &vocab, &opts).map(|(c, fails)| (name, c, fails));
                 pb.inc(1);
                 r
             })
@@ -177,6 +183,7 @@ fn common_dir(paths: &[PathBuf]) -> PathBuf {
 pub(crate) fn run_file(
     path: &std::path::Path,
     vocab: &Arc<Vocabulary>,
+    opts: &Options,
 ) -> anyhow::Result<(Counts, Vec<String>)> {
     let src =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
@@ -198,7 +205,7 @@ pub(crate) fn run_file(
             .get("tests")
             .and_then(Value::as_array)
             .unwrap_or(&empty);
-        let outcome = catch_unwind(AssertUnwindSafe(|| run_case(schema, tests, vocab)));
+        let outcome = catch_unwind(AssertUnwindSafe(|| run_case(schema, tests, vocab, opts)));
         match outcome {
             Ok(Ok(results)) => {
                 for (t, (valid, accepted, reason)) in tests.iter().zip(results) {
@@ -248,8 +255,9 @@ fn run_case(
     schema: &Value,
     tests: &[Value],
     vocab: &Arc<Vocabulary>,
+    opts: &Options,
 ) -> Result<Vec<(bool, bool, String)>, String> {
-    let (g, _, _) = compile_schema(schema, vocab, &Options::default());
+    let (g, _, _) = compile_schema(schema, vocab, opts);
     let g = g?;
     let mut out = Vec::with_capacity(tests.len());
     let mut times = Vec::new();

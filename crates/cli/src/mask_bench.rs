@@ -30,6 +30,8 @@ use rein_grammar::json_schema::{self, Options};
 use rein_vocab::Vocabulary;
 use serde_json::{json, Value};
 
+use crate::check::KeyOrderArg;
+
 /// Arguments of `rein mask-bench`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
@@ -55,6 +57,11 @@ pub struct Args {
     /// finished output must be a valid instance per the `jsonschema` crate.
     #[arg(long, default_value_t = 0, value_name = "N")]
     walks: usize,
+    /// The order of object members: any (the default: instances list
+    /// their keys in any order, as JSON Schema allows) or declared (as in
+    /// `properties`, what `rein generate` produces).
+    #[arg(long = "key-order", value_enum, default_value_t = KeyOrderArg::Any)]
+    key_order: KeyOrderArg,
     /// Token limit of one random walk.
     #[arg(long = "walk-tokens", default_value_t = 300, value_name = "N")]
     walk_tokens: usize,
@@ -300,6 +307,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         .build()
         .context("starting worker threads")?;
     let walk_cfg = WalkConfig::new(&vocab, args.walks, args.walk_tokens);
+    let opts = Options::default().with_key_order(args.key_order.key_order());
     // Case lines are written as cases finish, so a long run that is
     // interrupted keeps what it measured.
     let out = match &args.out {
@@ -312,7 +320,7 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         files
             .par_iter()
             .map(|f| {
-                let r = run_case_caught(f, &vocab, timeout, &walk_cfg);
+                let r = run_case_caught(f, &vocab, &opts, timeout, &walk_cfg);
                 if let Some(out) = &out {
                     if let Ok(mut w) = out.lock() {
                         let _ = writeln!(w, "{}", case_line(&r));
@@ -418,6 +426,7 @@ fn case_line(r: &CaseResult) -> Value {
 fn run_case_caught(
     path: &Path,
     vocab: &Arc<Vocabulary>,
+    opts: &Options,
     timeout: Duration,
     walks: &WalkConfig,
 ) -> CaseResult {
@@ -425,7 +434,9 @@ fn run_case_caught(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
-    match catch_unwind(AssertUnwindSafe(|| run_case(path, vocab, timeout, walks))) {
+    match catch_unwind(AssertUnwindSafe(|| {
+        run_case(path, vocab, opts, timeout, walks)
+    })) {
         Ok(Ok(mut r)) => {
             r.file = file;
             r
@@ -583,6 +594,7 @@ fn context(text: &str, at: usize) -> (String, String) {
 fn run_case(
     path: &Path,
     vocab: &Arc<Vocabulary>,
+    opts: &Options,
     timeout: Duration,
     walk_cfg: &WalkConfig,
 ) -> anyhow::Result<CaseResult> {
@@ -597,7 +609,7 @@ fn run_case(
         .context("no \"tests\" array in the case")?;
     let started = Instant::now();
     let deadline = started + timeout;
-    let (compiled, ttfm, front) = compile_schema(schema, vocab, &Options::default());
+    let (compiled, ttfm, front) = compile_schema(schema, vocab, opts);
     let g = match compiled {
         Ok(g) => g,
         Err(e) => {

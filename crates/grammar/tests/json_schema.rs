@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use rand::SeedableRng;
-use rein_grammar::json_schema::{compile, Options, Whitespace};
+use rein_grammar::json_schema::{compile, KeyOrder, Options, Whitespace};
 use rein_grammar::testing::{Recognizer, Sampler};
 use serde::Deserialize;
 use serde_json::Value;
@@ -28,6 +28,8 @@ struct Case {
     whitespace: Option<String>,
     #[serde(default)]
     strict: bool,
+    #[serde(default)]
+    key_order: Option<String>,
     #[serde(default)]
     accept: Vec<String>,
     #[serde(default)]
@@ -55,9 +57,15 @@ fn options(case: &Case) -> Options {
         Some("pretty") => Whitespace::Pretty { indent: 2 },
         Some(other) => panic!("{}: unknown whitespace {other:?}", case.name),
     };
+    let key_order = match case.key_order.as_deref() {
+        None | Some("declared") => KeyOrder::Declared,
+        Some("any") => KeyOrder::Any,
+        Some(other) => panic!("{}: unknown key_order {other:?}", case.name),
+    };
     Options::default()
         .with_whitespace(ws)
         .with_strict(case.strict)
+        .with_key_order(key_order)
 }
 
 /// `Some(valid)` per the jsonschema crate, `None` if `text` is not JSON.

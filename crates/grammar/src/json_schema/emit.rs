@@ -14,12 +14,20 @@ use super::decimal::Decimal;
 use super::number;
 use super::rx::{self, alt, concat, lit, rep};
 use super::schema::{Arr, Num, Obj, Schema, Str};
-use super::{Compiler, Whitespace};
+use super::{Compiler, KeyOrder, Whitespace};
 use crate::ir::{Expr, RuleId};
 use crate::GrammarError;
 
 /// Budget of regex nodes for one length-restricted string.
 const LENGTH_BUDGET: usize = 50_000;
+
+/// Most object members tracked by a bit set (any position, at most once):
+/// `k` of them give `k!` orders, and the engine turns regular parts of the
+/// grammar into regexes, which spell out every path.
+const MAX_FLOATING: usize = 4;
+
+/// Most states (positions × counts × tracked members) of one object.
+const OBJECT_STATE_BUDGET: u64 = 20_000;
 
 impl<'a> Compiler<'a> {
     fn pretty(&self) -> Option<u32> {
@@ -759,59 +767,146 @@ impl<'a> Compiler<'a> {
             return self.emit_object(&o2, d);
         }
         let declared: Vec<&str> = o.props.iter().map(|(k, _)| k.as_str()).collect();
-        // Declared members that can appear: positional ones in order, and
-        // up to four floating (required, unpositioned) ones anywhere.
-        let mut members = Vec::new();
-        let mut floating = Vec::new();
+        let mut entries = Vec::new();
         for (k, s) in &o.props {
             if s.is_nothing() {
                 continue;
             }
             let v = self.emit(s, d + 1)?;
             let e = Expr::seq(vec![Expr::regex(quoted(&rx::lit(k))), self.colon(), v]);
-            let float = o.floating.contains(k) && o.is_required(k) && floating.len() < 4;
-            if float {
-                floating.push(e);
-            } else {
-                members.push((e, o.is_required(k)));
-            }
+            entries.push((k.as_str(), e, o.is_required(k)));
         }
-        let extra = self.extra_member(o, &declared, d)?;
-        let extra = match extra {
-            Some(e) => {
-                let r = self.grammar.add_rule("extra", e);
-                Some(Expr::Rule(r))
-            }
-            None => None,
-        };
-        let n = members.len();
         let (_, omax) = self.cap_bounds(&o.at, "maxProperties", "minProperties", o.min, o.max)?;
         let cap = omax.unwrap_or(o.min);
-        let states = ((n as u64 + 1) * (cap + 1)) << floating.len();
-        if states > 20_000 {
-            return Err(GrammarError::Limit {
-                what: format!(
-                    "object states (properties × counts) at {}",
-                    Self::display_pointer(&o.at)
-                ),
-                value: states,
-                limit: 20_000,
-            });
-        }
-        let empty_ok = o.min == 0 && floating.is_empty() && !members.iter().any(|(_, req)| *req);
-        let mut st = ObjStates {
-            members,
-            floating,
-            extra,
-            min: o.min,
-            max: omax,
-            cap,
-            d,
-            f: std::collections::HashMap::new(),
-            g: std::collections::HashMap::new(),
+        let (layouts, free) = self.place_members(o, entries);
+        let extra = self.extra_member(o, &declared, d)?;
+        let extra = match (extra, free.is_empty()) {
+            (None, true) => None,
+            (e, _) => {
+                let mut alts: Vec<Expr> = e.into_iter().collect();
+                alts.extend(free);
+                let r = self.grammar.add_rule("extra", Expr::alt(alts));
+                Some(Expr::Rule(r))
+            }
         };
-        let body = self.obj_f(&mut st, 0, 0, false, 0)?;
-        Ok(self.container('{', '}', d, empty_ok, Some(body)))
+        // Every layout holds the same members: the same ones are required.
+        let empty_ok = o.min == 0
+            && layouts.first().is_none_or(|(members, floating)| {
+                !floating.iter().any(|(_, req)| *req) && !members.iter().any(|(_, req)| *req)
+            });
+        let mut bodies = Vec::with_capacity(layouts.len());
+        for (members, floating) in layouts {
+            let n = members.len();
+            let states = ((n as u64 + 1) * (cap + 1)) << floating.len();
+            if states > OBJECT_STATE_BUDGET {
+                return Err(GrammarError::Limit {
+                    what: format!(
+                        "object states (properties × counts) at {}",
+                        Self::display_pointer(&o.at)
+                    ),
+                    value: states,
+                    limit: OBJECT_STATE_BUDGET,
+                });
+            }
+            let required_mask = floating
+                .iter()
+                .enumerate()
+                .filter(|(_, (_, req))| *req)
+                .fold(0u32, |m, (j, _)| m | (1 << j));
+            let mut st = ObjStates {
+                members,
+                floating,
+                required_mask,
+                extra: extra.clone(),
+                min: o.min,
+                max: omax,
+                cap,
+                d,
+                f: std::collections::HashMap::new(),
+                g: std::collections::HashMap::new(),
+            };
+            bodies.push(self.obj_f(&mut st, 0, 0, false, 0)?);
+        }
+        Ok(self.container('{', '}', d, empty_ok, Some(Expr::alt(bodies))))
+    }
+
+    /// Lays out the declared members (key, `"key": value`, required):
+    /// one or more layouts, each of positional members (in order, with
+    /// whether each is required) and floating ones (anywhere, each at
+    /// most once, with whether each is required), and the free members
+    /// (anywhere, any number of times, like undeclared keys).
+    ///
+    /// With [`KeyOrder::Declared`]: one layout, in which only required
+    /// keys that `properties` does not declare float (at most four).
+    ///
+    /// With [`KeyOrder::Any`]: up to four required keys float (every
+    /// order); optional keys float too when the whole object has at most
+    /// four members, and are free otherwise. More required keys than four
+    /// would cost `k!` paths once the engine turns the (regular) states
+    /// into one regex, so they keep an order: two layouts, the order of
+    /// `properties` and the order of `required`. When `minProperties`
+    /// exceeds what `required` guarantees, counts must be exact (a
+    /// repeated key must not count twice): then nothing is free, and
+    /// optional keys keep the order of `properties`.
+    #[allow(clippy::type_complexity)]
+    fn place_members(
+        &self,
+        o: &Obj,
+        entries: Vec<(&str, Expr, bool)>,
+    ) -> (Vec<(Vec<(Expr, bool)>, Vec<(Expr, bool)>)>, Vec<Expr>) {
+        let mut positional = Vec::new();
+        let mut floating = Vec::new();
+        let mut free = Vec::new();
+        let required = entries.iter().filter(|(_, _, r)| *r).count();
+        let counts_exact = o.min <= required as u64;
+        if self.opts.key_order == KeyOrder::Declared || (required > MAX_FLOATING && !counts_exact) {
+            for (k, e, req) in entries {
+                if req && o.floating.iter().any(|f| f == k) && floating.len() < MAX_FLOATING {
+                    floating.push((e, true));
+                } else {
+                    positional.push((e, req));
+                }
+            }
+            return (vec![(positional, floating)], free);
+        }
+        if required <= MAX_FLOATING {
+            let small = entries.len() <= MAX_FLOATING;
+            for (_, e, req) in entries {
+                if req || small {
+                    floating.push((e, req));
+                } else if counts_exact {
+                    free.push(e);
+                } else {
+                    positional.push((e, false));
+                }
+            }
+            return (vec![(positional, floating)], free);
+        }
+        // Many required keys (and optional ones free): in the order of
+        // `properties`, or in the order of `required`.
+        let mut by_decl = Vec::new();
+        for (k, e, req) in entries {
+            if req {
+                by_decl.push((k, e));
+            } else {
+                free.push(e);
+            }
+        }
+        let rank = |k: &str| o.required.iter().position(|r| r == k);
+        let mut by_req = by_decl.clone();
+        by_req.sort_by_key(|(k, _)| rank(k));
+        let mut layouts = vec![by_decl
+            .iter()
+            .map(|(_, e)| (e.clone(), true))
+            .collect::<Vec<_>>()];
+        if by_req
+            .iter()
+            .map(|(k, _)| *k)
+            .ne(by_decl.iter().map(|(k, _)| *k))
+        {
+            layouts.push(by_req.into_iter().map(|(_, e)| (e, true)).collect());
+        }
+        (layouts.into_iter().map(|m| (m, Vec::new())).collect(), free)
     }
 
     /// One undeclared member (`key: value`), if any may appear.
@@ -1013,7 +1108,7 @@ impl<'a> Compiler<'a> {
                     continue;
                 }
                 let mut seq = sep(self);
-                seq.push(st.floating[j].clone());
+                seq.push(st.floating[j].0.clone());
                 seq.push(self.obj_f(st, i, next_c, true, used | (1 << j))?);
                 alts.push(Expr::seq(seq));
             }
@@ -1062,7 +1157,7 @@ impl<'a> Compiler<'a> {
             }
             alts.push(Expr::seq(vec![
                 self.comma(st.d),
-                st.floating[j].clone(),
+                st.floating[j].0.clone(),
                 self.obj_f(st, i, c, true, used | (1 << j))?,
             ]));
         }
@@ -1080,7 +1175,7 @@ impl<'a> Compiler<'a> {
     ) -> Result<Expr, GrammarError> {
         if i == st.members.len() {
             // The end: non-empty bodies only (the empty object is separate).
-            let all = used.count_ones() as usize == st.floating.len();
+            let all = used & st.required_mask == st.required_mask;
             return Ok(if started && c >= st.min && all {
                 Expr::Empty
             } else {
@@ -1121,8 +1216,10 @@ impl<'a> Compiler<'a> {
 struct ObjStates {
     /// Positional members (`"key": value`) and whether each is required.
     members: Vec<(Expr, bool)>,
-    /// Required members without a position.
-    floating: Vec<Expr>,
+    /// Members without a position, each at most once, and whether each
+    /// is required (`required_mask`).
+    floating: Vec<(Expr, bool)>,
+    required_mask: u32,
     extra: Option<Expr>,
     min: u64,
     max: Option<u64>,

@@ -31,11 +31,13 @@
 //! only removes *spellings* or rare values, never lets an invalid value
 //! through):
 //!
-//! - **Object keys** appear in the order of `properties`; optional ones may
-//!   be left out; other keys (allowed by `additionalProperties`, which
-//!   defaults to `true` as the spec says, or `false` with
-//!   [`Options::strict`]) may appear anywhere. Duplicate keys are not
-//!   prevented for undeclared keys.
+//! - **Object keys** appear in the order of `properties` (with
+//!   [`KeyOrder::Declared`], the default; [`KeyOrder::Any`] accepts every
+//!   order); optional ones may be left out; other keys (allowed by
+//!   `additionalProperties`, which defaults to `true` as the spec says, or
+//!   `false` with [`Options::strict`]) may appear anywhere. Duplicate keys
+//!   are not prevented for undeclared keys (nor, with [`KeyOrder::Any`],
+//!   for optional declared keys of objects too large to track).
 //! - **Strings** use the canonical JSON escapes (those of Python's
 //!   `json.dumps(ensure_ascii=False)`): `\"`, `\\`, `\b`, `\f`, `\n`,
 //!   `\r`, `\t`, `\u00XX` for other control characters, everything else
@@ -110,6 +112,29 @@ pub enum Whitespace {
     },
 }
 
+/// The order in which the members of an object may appear.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
+pub enum KeyOrder {
+    /// Declared properties in the order of `properties` (optional ones may
+    /// be left out); required keys that `properties` does not declare, and
+    /// undeclared keys, anywhere. Producers emit their fields in a known
+    /// order (a model can be made to write its reasoning first).
+    #[default]
+    Declared,
+    /// Any order, as JSON Schema validators see objects, within limits
+    /// that only remove spellings: up to four required keys are tracked
+    /// (each appears exactly once, in every order); objects with more
+    /// required keys list them in the order of `properties` or in the
+    /// order of `required`. Optional keys of objects with at most four
+    /// members are tracked too; in larger objects they may come anywhere
+    /// and, like undeclared keys, are not tracked, so the text may repeat
+    /// one (each value valid for the key; parsers keep one value per key).
+    /// Objects whose `minProperties` exceeds what `required` guarantees
+    /// keep optional keys in declared order (a repeat must not count).
+    Any,
+}
+
 /// What to do with a `format` that is not part of the JSON Schema spec.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
 #[non_exhaustive]
@@ -136,6 +161,8 @@ pub struct Options {
     /// Generation turns it off: a small model that starts a fraction after
     /// an integer may keep writing zeros until its token limit.
     pub trailing_zeros: bool,
+    /// The order of object members.
+    pub key_order: KeyOrder,
     /// Compile a `oneOf` whose branches may overlap as `anyOf` (accepting
     /// values that match several branches) instead of failing.
     pub oneof_as_anyof: bool,
@@ -167,6 +194,7 @@ impl Default for Options {
             whitespace: Whitespace::Flexible,
             strict: false,
             trailing_zeros: true,
+            key_order: KeyOrder::Declared,
             oneof_as_anyof: false,
             unknown_formats: UnknownFormats::Ignore,
             openapi_nullable: false,
@@ -194,6 +222,12 @@ impl Options {
     /// Sets [`Options::trailing_zeros`].
     pub fn with_trailing_zeros(mut self, yes: bool) -> Options {
         self.trailing_zeros = yes;
+        self
+    }
+
+    /// Sets [`Options::key_order`].
+    pub fn with_key_order(mut self, k: KeyOrder) -> Options {
+        self.key_order = k;
         self
     }
 
