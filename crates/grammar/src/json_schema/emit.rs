@@ -26,6 +26,51 @@ const LENGTH_BUDGET: usize = 50_000;
 /// grammar into regexes, which spell out every path.
 const MAX_FLOATING: usize = 4;
 
+/// Most weight ([`Compiler::expr_weight`]) of the copies of tracked
+/// members in one object.
+const TRACKED_WEIGHT_BUDGET: u64 = 40_000;
+
+/// How often each of `k` tracked members occurs once the subset states
+/// are spelled out as a tree: the paths of length `m` are `k!/(k-m)!`.
+fn copies_per_member(k: usize) -> u64 {
+    if k == 0 {
+        return 0;
+    }
+    let mut nodes = 0u64;
+    let mut paths = 1u64;
+    for m in 0..k {
+        paths *= (k - m) as u64;
+        nodes += paths;
+    }
+    nodes / k as u64
+}
+
+/// A rough automaton size of a regex, at most `cap + 1`.
+fn hir_weight(h: &Hir, cap: u64) -> u64 {
+    use regex_syntax::hir::HirKind;
+    let w = match h.kind() {
+        HirKind::Empty | HirKind::Look(_) => 1,
+        HirKind::Literal(l) => l.0.len() as u64,
+        HirKind::Class(_) => 4,
+        HirKind::Repetition(r) => {
+            let m = r.max.unwrap_or(r.min).max(1) as u64;
+            hir_weight(&r.sub, cap).saturating_mul(m)
+        }
+        HirKind::Capture(c) => hir_weight(&c.sub, cap),
+        HirKind::Concat(xs) | HirKind::Alternation(xs) => {
+            let mut t = 0u64;
+            for x in xs {
+                t = t.saturating_add(hir_weight(x, cap));
+                if t > cap {
+                    break;
+                }
+            }
+            t
+        }
+    };
+    w.min(cap + 1)
+}
+
 /// Most states (positions × counts × tracked members) of one object.
 const OBJECT_STATE_BUDGET: u64 = 20_000;
 
@@ -869,8 +914,25 @@ impl<'a> Compiler<'a> {
             }
             return (vec![(positional, floating)], free);
         }
-        if required <= MAX_FLOATING {
-            let small = entries.len() <= MAX_FLOATING;
+        // Tracked members are copied once per path through the subsets
+        // when the engine turns the object into a regex: keep the copies
+        // of big values (long strings, formats) within a budget.
+        let weights: Vec<u64> = entries
+            .iter()
+            .map(|(_, e, _)| self.expr_weight(e, TRACKED_WEIGHT_BUDGET))
+            .collect();
+        let tracked_cost = |pick: &dyn Fn(usize) -> bool| {
+            let k = (0..entries.len()).filter(|&i| pick(i)).count();
+            let w: u64 = (0..entries.len())
+                .filter(|&i| pick(i))
+                .map(|i| weights[i])
+                .sum();
+            w.saturating_mul(copies_per_member(k))
+        };
+        let req_fit = tracked_cost(&|i| entries[i].2) <= TRACKED_WEIGHT_BUDGET;
+        if required <= MAX_FLOATING && req_fit {
+            let small =
+                entries.len() <= MAX_FLOATING && tracked_cost(&|_| true) <= TRACKED_WEIGHT_BUDGET;
             for (_, e, req) in entries {
                 if req || small {
                     floating.push((e, req));
@@ -882,7 +944,15 @@ impl<'a> Compiler<'a> {
             }
             return (vec![(positional, floating)], free);
         }
-        // Many required keys (and optional ones free): in the order of
+        if !counts_exact {
+            // Optional keys must keep their order (exact counts), and the
+            // required ones cannot all float: the declared order.
+            for (_, e, req) in entries {
+                positional.push((e, req));
+            }
+            return (vec![(positional, floating)], free);
+        }
+        // Many (or big) required keys, optional ones free: in the order of
         // `properties`, or in the order of `required`.
         let mut by_decl = Vec::new();
         for (k, e, req) in entries {
@@ -907,6 +977,41 @@ impl<'a> Compiler<'a> {
             layouts.push(by_req.into_iter().map(|(_, e)| (e, true)).collect());
         }
         (layouts.into_iter().map(|m| (m, Vec::new())).collect(), free)
+    }
+
+    /// A rough size of the automaton for `e` (regex nodes, counted
+    /// repetitions multiplied out, through regular rules), at most `cap`.
+    fn expr_weight(&self, e: &Expr, cap: u64) -> u64 {
+        let mut total = 0u64;
+        let mut stack = vec![(e, 1u64)];
+        let mut steps = 0usize;
+        // Each rule once: recursion (never part of a regex) stops here.
+        let mut seen = std::collections::HashSet::new();
+        while let Some((e, mult)) = stack.pop() {
+            steps += 1;
+            if total > cap || steps > 100_000 {
+                return cap + 1;
+            }
+            match e {
+                Expr::Empty | Expr::Nothing => {}
+                Expr::Literal(l) => total += mult * l.len() as u64,
+                Expr::Regex(h) => total += mult.saturating_mul(hir_weight(h, cap)),
+                Expr::Seq(xs) | Expr::Alt(xs) => stack.extend(xs.iter().map(|x| (x, mult))),
+                Expr::Repeat { expr, min, max } => {
+                    let m = max.unwrap_or(*min).max(1) as u64;
+                    stack.push((expr, mult.saturating_mul(m)));
+                }
+                Expr::Rule(r) => {
+                    if seen.insert(r.index()) {
+                        if let Some(rule) = self.grammar.rules.get(r.index()) {
+                            stack.push((&rule.expr, mult));
+                        }
+                    }
+                }
+                Expr::Capture { expr, .. } => stack.push((expr, mult)),
+            }
+        }
+        total.min(cap + 1)
     }
 
     /// One undeclared member (`key: value`), if any may appear.
