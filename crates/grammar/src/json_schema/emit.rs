@@ -39,8 +39,8 @@ fn copies_per_member(k: usize) -> u64 {
     let mut nodes = 0u64;
     let mut paths = 1u64;
     for m in 0..k {
-        paths *= (k - m) as u64;
-        nodes += paths;
+        paths = paths.saturating_mul((k - m) as u64);
+        nodes = nodes.saturating_add(paths);
     }
     nodes / k as u64
 }
@@ -994,8 +994,12 @@ impl<'a> Compiler<'a> {
             }
             match e {
                 Expr::Empty | Expr::Nothing => {}
-                Expr::Literal(l) => total += mult * l.len() as u64,
-                Expr::Regex(h) => total += mult.saturating_mul(hir_weight(h, cap)),
+                Expr::Literal(l) => {
+                    total = total.saturating_add(mult.saturating_mul(l.len() as u64))
+                }
+                Expr::Regex(h) => {
+                    total = total.saturating_add(mult.saturating_mul(hir_weight(h, cap)))
+                }
                 Expr::Seq(xs) | Expr::Alt(xs) => stack.extend(xs.iter().map(|x| (x, mult))),
                 Expr::Repeat { expr, min, max } => {
                     let m = max.unwrap_or(*min).max(1) as u64;

@@ -16,6 +16,25 @@ use crate::GrammarError;
 impl<'a> Compiler<'a> {
     /// The intersection of two schemas.
     pub(crate) fn intersect(&mut self, a: Schema, b: Schema) -> Result<Schema, GrammarError> {
+        // Intersections of recursive definitions can nest without end
+        // (each level merges objects whose members intersect again):
+        // bounded like schema nesting, an error rather than a stack
+        // overflow.
+        self.depth += 1;
+        if self.depth > self.opts.max_depth {
+            self.depth -= 1;
+            return Err(GrammarError::Limit {
+                what: "nesting of intersections (allOf, $ref siblings)".into(),
+                value: self.depth as u64,
+                limit: self.opts.max_depth as u64,
+            });
+        }
+        let r = self.intersect_inner(a, b);
+        self.depth -= 1;
+        r
+    }
+
+    fn intersect_inner(&mut self, a: Schema, b: Schema) -> Result<Schema, GrammarError> {
         self.tick(1)?;
         use Schema as S;
         let r = match (a, b) {
