@@ -48,12 +48,10 @@ pub(crate) struct Prod {
 /// The lowered grammar.
 #[derive(Clone, Debug)]
 pub(crate) struct Cfg {
-    /// Names of nonterminals (for messages and captures; capture
-    /// extraction is not implemented yet).
+    /// Names of nonterminals (for messages).
     #[allow(dead_code)]
     pub(crate) nt_names: Vec<String>,
     /// Capture name of a nonterminal, if it records a capture.
-    #[allow(dead_code)]
     pub(crate) nt_capture: Vec<Option<String>>,
     /// Productions of each nonterminal, as a range into `prods`.
     pub(crate) nt_prods: Vec<(u32, u32)>,
@@ -66,6 +64,11 @@ pub(crate) struct Cfg {
     /// Lexemes as regexes (pattern `i` of the lexer is lexeme `i`).
     pub(crate) lexemes: Vec<Hir>,
     pub(crate) lex_nullable: Vec<bool>,
+    /// Per lexeme: the most tokens its text may overlap (rules with
+    /// `max_tokens`), sorted list of the limited lexemes below.
+    pub(crate) lex_max_tokens: Vec<Option<u32>>,
+    /// The lexemes with a token limit, sorted.
+    pub(crate) limited: Vec<u32>,
     /// The augmented start production `S' ::= start`.
     pub(crate) start_prod: u32,
 }
@@ -99,6 +102,9 @@ pub(crate) struct CfgBuilder {
     /// Alternatives per nonterminal.
     pub(crate) alts: Vec<Vec<Vec<Sym>>>,
     pub(crate) lexemes: Vec<Hir>,
+    /// Token limits of lexemes (shorter than `lexemes` when the last ones
+    /// have none).
+    pub(crate) lex_max_tokens: Vec<Option<u32>>,
 }
 
 impl CfgBuilder {
@@ -217,6 +223,11 @@ impl CfgBuilder {
             }
             nt_prods.push((first, prods.len() as u32));
         }
+        let mut lex_max_tokens = self.lex_max_tokens;
+        lex_max_tokens.resize(self.lexemes.len(), None);
+        let limited = (0..self.lexemes.len() as u32)
+            .filter(|&l| lex_max_tokens[l as usize].is_some())
+            .collect();
         Some(Cfg {
             nt_names: self.nt_names,
             nt_capture: self.nt_capture,
@@ -227,6 +238,8 @@ impl CfgBuilder {
             dot_lhs,
             lexemes: self.lexemes,
             lex_nullable,
+            limited,
+            lex_max_tokens,
             start_prod,
         })
     }

@@ -102,6 +102,12 @@ impl Compiler {
         let limits = &self.config.limits;
         let cfg = lower(g, limits)?;
         let lexer = Lexer::new(&cfg.lexemes, limits).map_err(GrammarError::Invalid)?;
+        if let Some(&l) = cfg.limited.iter().find(|&&l| !lexer.is_isolated(l)) {
+            return Err(GrammarError::Invalid(format!(
+                "the token limit of lexeme `{}` cannot be enforced: its automaton is shared",
+                cfg.lexemes[l as usize]
+            )));
+        }
         let mut cache = LexerCache::new(&lexer);
         let chart = Chart::new(&cfg, &lexer, &mut cache)
             .map_err(|e| GrammarError::Invalid(e.to_string()))?;

@@ -36,6 +36,8 @@ pub(crate) struct Lexer {
     classes: [u8; 256],
     stride: usize,
     max_states: usize,
+    /// Per NFA state: the lexeme it belongs to (see `state_lexemes`).
+    state_lexeme: Vec<u32>,
 }
 
 impl Lexer {
@@ -57,12 +59,34 @@ impl Lexer {
             classes[b as usize] = bc.get(b);
         }
         let stride = bc.alphabet_len();
+        let state_lexeme = state_lexemes(&nfa, lexemes.len());
         Ok(Lexer {
             nfa,
             classes,
             stride,
             max_states: limits.max_dfa_states,
+            state_lexeme,
         })
+    }
+
+    /// Whether lexeme `l`'s NFA states belong to it alone, so that it can
+    /// be removed from a DFA state ([`LexerCache::without`]).
+    pub(crate) fn is_isolated(&self, l: u32) -> bool {
+        !self.state_lexeme.iter().any(|&x| x == SHARED) || {
+            // Only a shared state reachable from `l` would be a problem.
+            let pid = regex_automata::PatternID::new_unchecked(l as usize);
+            let mut seen = vec![false; self.state_lexeme.len()];
+            let mut stack: Vec<StateID> = self.nfa.start_pattern(pid).into_iter().collect();
+            let mut ok = true;
+            while let Some(id) = stack.pop() {
+                if std::mem::replace(&mut seen[id.as_usize()], true) {
+                    continue;
+                }
+                ok &= self.state_lexeme[id.as_usize()] != SHARED;
+                successors(&self.nfa, id, &mut stack);
+            }
+            ok
+        }
     }
 
     /// Approximate heap size of the automaton, in bytes.
@@ -73,6 +97,49 @@ impl Lexer {
     pub(crate) fn num_nfa_states(&self) -> usize {
         self.nfa.states().len()
     }
+}
+
+/// Marks an NFA state reachable from the starts of several lexemes.
+const SHARED: u32 = u32::MAX;
+
+/// The NFA states directly after `id`.
+fn successors(nfa: &NFA, id: StateID, out: &mut Vec<StateID>) {
+    match nfa.state(id) {
+        State::ByteRange { trans } => out.push(trans.next),
+        State::Sparse(t) => out.extend(t.transitions.iter().map(|t| t.next)),
+        State::Dense(t) => out.extend(t.transitions.iter().copied()),
+        State::Union { alternates } => out.extend(alternates.iter().copied()),
+        State::BinaryUnion { alt1, alt2 } => out.extend([*alt1, *alt2]),
+        State::Capture { next, .. } => out.push(*next),
+        State::Look { next, .. } => out.push(*next),
+        State::Match { .. } | State::Fail => {}
+    }
+}
+
+/// Labels every NFA state with the one lexeme whose start reaches it
+/// (`SHARED` if several do; unreachable states are `SHARED` too).
+fn state_lexemes(nfa: &NFA, n: usize) -> Vec<u32> {
+    const NONE: u32 = u32::MAX - 1;
+    let mut label = vec![NONE; nfa.states().len()];
+    let mut stack = Vec::new();
+    for l in 0..n {
+        let pid = regex_automata::PatternID::new_unchecked(l);
+        stack.extend(nfa.start_pattern(pid));
+        while let Some(id) = stack.pop() {
+            let x = &mut label[id.as_usize()];
+            if *x == l as u32 || *x == SHARED {
+                continue;
+            }
+            *x = if *x == NONE { l as u32 } else { SHARED };
+            successors(nfa, id, &mut stack);
+        }
+    }
+    for x in &mut label {
+        if *x == NONE {
+            *x = SHARED;
+        }
+    }
+    label
 }
 
 /// A DFA state's data.
@@ -145,6 +212,8 @@ pub(crate) struct LexerCache {
     /// The slice automaton's transitions, one byte per lexer byte class.
     slice_trans: Vec<Vec<(u8, u8)>>,
     accept_ids: HashMap<Box<[u32]>, u32>,
+    /// `without` results: (state, removed lexemes) → state.
+    without: HashMap<(u32, Box<[u32]>), u32>,
     // Scratch for closures.
     seen: Vec<u32>,
     stamp: u32,
@@ -165,6 +234,7 @@ impl LexerCache {
             scratch: Vec::new(),
             slice_trans: Vec::new(),
             accept_ids: HashMap::default(),
+            without: HashMap::default(),
             seen: vec![0; lexer.nfa.states().len()],
             stamp: 0,
             stack: Vec::new(),
@@ -527,6 +597,44 @@ impl LexerCache {
             }
         }
         self.intern(lexer)
+    }
+
+    /// State `s` with the NFA states of the lexemes `drop` (sorted) removed:
+    /// the same lexing, except that those lexemes can no longer continue
+    /// or match. Only exact for lexemes that are
+    /// [isolated](Lexer::is_isolated).
+    pub(crate) fn without(
+        &mut self,
+        lexer: &Lexer,
+        s: u32,
+        drop: &[u32],
+    ) -> Result<u32, MaskError> {
+        if s == DEAD || drop.is_empty() {
+            return Ok(s);
+        }
+        let key = (s, Box::<[u32]>::from(drop));
+        if let Some(&t) = self.without.get(&key) {
+            return Ok(t);
+        }
+        let (a, b) = self.states[s as usize].set;
+        let mut set = std::mem::take(&mut self.set);
+        set.clear();
+        set.extend(
+            self.pool[a as usize..b as usize]
+                .iter()
+                .copied()
+                .filter(|&x| drop.binary_search(&lexer.state_lexeme[x as usize]).is_err()),
+        );
+        let t = if set.len() == (b - a) as usize {
+            set.clear();
+            self.set = set;
+            s
+        } else {
+            self.set = set;
+            self.intern(lexer)?
+        };
+        self.without.insert(key, t);
+        Ok(t)
     }
 
     /// The lexemes that match completely in state `s` (sorted).

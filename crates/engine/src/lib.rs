@@ -37,6 +37,7 @@
 //! trie that carries the lexer state and skips dead subtrees.
 #![deny(missing_docs)]
 
+mod captures;
 mod cfg;
 mod compiler;
 mod error;
@@ -47,6 +48,7 @@ mod matcher;
 mod parser;
 mod slices;
 
+pub use captures::{Capture, CaptureError};
 pub use compiler::{CompiledGrammar, Compiler, Config, GrammarStats, Limits};
 pub use error::MaskError;
 pub use mask::TokenMask;

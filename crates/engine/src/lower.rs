@@ -65,14 +65,6 @@ pub(crate) fn lower(g: &Grammar, limits: &Limits) -> Result<Cfg, GrammarError> {
             limit: limits.max_rules as u64,
         });
     }
-    for r in &g.rules {
-        if r.max_tokens.is_some() {
-            return Err(GrammarError::Invalid(format!(
-                "rule {:?} has a token limit (max_tokens), which this engine does not enforce yet",
-                r.name
-            )));
-        }
-    }
     let mut l = Lowerer {
         g,
         limits,
@@ -82,6 +74,7 @@ pub(crate) fn lower(g: &Grammar, limits: &Limits) -> Result<Cfg, GrammarError> {
             nt_capture: Vec::new(),
             alts: Vec::new(),
             lexemes: Vec::new(),
+            lex_max_tokens: Vec::new(),
         },
         lexeme_ids: HashMap::new(),
         rule_nt: vec![None; g.rules.len()],
@@ -92,8 +85,11 @@ pub(crate) fn lower(g: &Grammar, limits: &Limits) -> Result<Cfg, GrammarError> {
     let start = l.rule_nt(g.start);
     while let Some(r) = l.pending.pop() {
         let nt = l.rule_nt[r.index()].unwrap_or(0);
-        let expr = &g.rules[r.index()].expr;
-        let alts = l.lower_alts(expr)?;
+        let rule = &g.rules[r.index()];
+        let alts = match rule.max_tokens {
+            Some(n) => l.limited_alts(&rule.name, &rule.expr, n)?,
+            None => l.lower_alts(&rule.expr)?,
+        };
         l.set_alts(nt, alts)?;
     }
     let name = g.rule(g.start).map(|r| r.name.clone()).unwrap_or_default();
@@ -167,6 +163,45 @@ impl<'g> Lowerer<'g> {
         self.b.lexemes.push(h);
         self.lexeme_ids.insert(key, id);
         Ok(Some(Sym::lex(id)))
+    }
+
+    /// The productions of a rule with a token limit: one lexeme of its own
+    /// (never shared with other uses of the same regex) carrying the limit.
+    fn limited_alts(
+        &mut self,
+        name: &str,
+        e: &Expr,
+        max_tokens: u32,
+    ) -> Result<Vec<Vec<Sym>>, GrammarError> {
+        let Some(h) = self.lower_hir(e)? else {
+            return Err(GrammarError::Invalid(format!(
+                "rule {name:?} has a token limit (max_tokens) but is not regular (it is \
+                 recursive or holds captures); token limits apply to regular rules only"
+            )));
+        };
+        if rein_grammar::analysis::hir_matches_nothing(&h) {
+            return Ok(Vec::new());
+        }
+        if h.properties().maximum_len() == Some(0) {
+            return Ok(vec![vec![]]);
+        }
+        if !h.properties().look_set().is_empty() {
+            return Err(GrammarError::Invalid(format!(
+                "regex `{h}` uses look-around assertions, which lexemes cannot have"
+            )));
+        }
+        let id = self.b.lexemes.len() as u32;
+        if self.b.lexemes.len() >= self.limits.max_lexemes {
+            return Err(GrammarError::Limit {
+                what: "number of lexemes".into(),
+                value: id as u64 + 1,
+                limit: self.limits.max_lexemes as u64,
+            });
+        }
+        self.b.lexemes.push(h);
+        self.b.lex_max_tokens.resize(id as usize, None);
+        self.b.lex_max_tokens.push(Some(max_tokens));
+        Ok(vec![vec![Sym::lex(id)]])
     }
 
     /// The regex of rule `r` if it is regular (and small enough to inline

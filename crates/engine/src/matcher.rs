@@ -6,7 +6,7 @@ use rein_vocab::{TokenId, TokenTrie, Vocabulary};
 
 use crate::compiler::CompiledGrammar;
 use crate::error::MaskError;
-use crate::lexer::{Allowed, LexerCache, FULL_TRIE};
+use crate::lexer::{Allowed, LexerCache, DEAD, FULL_TRIE};
 use crate::mask::TokenMask;
 use crate::parser::{Chart, Scan};
 
@@ -45,6 +45,9 @@ pub struct Matcher {
     finished: bool,
     pos: usize,
     history: Vec<Snapshot>,
+    /// Byte offset where each row of the chart starts (rows made by
+    /// committed tokens and bytes).
+    row_pos: Vec<usize>,
     /// Scratch stack of the trie walk.
     frames: Vec<Frame>,
     stats: MatcherStats,
@@ -102,6 +105,7 @@ impl Matcher {
         let first = chart.initial_scan().filter(|s| cache.can_advance(s.state));
         chart.scans.extend(first);
         let live = chart.scans.len();
+        let row_pos = vec![0; chart.rows.len()];
         Matcher {
             g,
             cache,
@@ -111,6 +115,7 @@ impl Matcher {
             finished: false,
             pos: 0,
             history: Vec::new(),
+            row_pos,
             frames: Vec::new(),
             stats: MatcherStats::default(),
         }
@@ -168,6 +173,7 @@ impl Matcher {
         self.live = s.live.len();
         self.accepting = s.accepting;
         self.pos = s.pos;
+        self.row_pos.truncate(s.rows);
     }
 
     /// Reads bytes into the live state. On failure returns the index of the
@@ -187,6 +193,9 @@ impl Matcher {
             self.live = self.chart.scans.len();
             self.accepting = step.accepting;
             self.pos += 1;
+            if step.new_row {
+                self.row_pos.push(self.pos);
+            }
             if self.live == 0 && !(step.accepting && i + 1 == bytes.len()) {
                 return Ok(Err(i));
             }
@@ -227,6 +236,19 @@ impl Matcher {
         match self.feed(bytes) {
             Ok(Ok(())) => {
                 self.history.push(snap);
+                if !g.cfg.limited.is_empty() {
+                    if let Err(e) = self.apply_limits() {
+                        let snap = self.history.pop().unwrap_or_else(|| self.snapshot());
+                        self.restore(&snap);
+                        return Err(e);
+                    }
+                    if self.live == 0 && !self.accepting {
+                        // The token overran a token limit: nothing can follow.
+                        let snap = self.history.pop().unwrap_or_else(|| self.snapshot());
+                        self.restore(&snap);
+                        return Err(self.not_allowed(t, snap.pos + bytes.len() - 1));
+                    }
+                }
                 Ok(())
             }
             Ok(Err(i)) => {
@@ -340,6 +362,15 @@ impl Matcher {
         self.stats.masks += 1;
         for k in 0..self.live {
             let sc = self.chart.scans[k];
+            if self.at_risk(g, sc) {
+                // One token from a token limit: the tables know nothing of
+                // limits, so walk the whole trie with the parser.
+                let top = self.chart.scans.len();
+                self.chart.scans.push(sc);
+                self.walk(g, trie, mask, (top, top + 1), 1, trie.num_nodes(), work0)?;
+                self.chart.truncate(self.chart.rows.len(), top);
+                continue;
+            }
             if self.cache.has_state_tokens(sc.state) {
                 self.stats.table_hits += 1;
             } else {
@@ -444,7 +475,9 @@ impl Matcher {
                 .chart
                 .step(&g.cfg, &g.lexer, &mut self.cache, parent.scans, b)?;
             let alive = self.chart.scans.len() > start;
-            if alive || step.accepting {
+            let fits =
+                alive && (g.cfg.limited.is_empty() || self.survives(g, start, step.new_row)?);
+            if fits || step.accepting {
                 if let Some(t) = trie.node_token(i) {
                     mask.allow(t);
                     for &d in trie.node_duplicates(i) {
@@ -590,4 +623,105 @@ pub fn compute_masks(
         })
     }));
     out
+}
+
+/// Token limits (`max_tokens` of rules): a limited lexeme's text may
+/// overlap at most that many tokens, counting a token that crosses either
+/// end of the text. After each committed token, a scan whose limited
+/// lexeme has used up its tokens loses that lexeme (its NFA states are
+/// removed from the scan's lexer state), so the lexeme must have ended
+/// within the last token; the mask walk allows a token only if some scan
+/// survives that same pruning after it.
+impl Matcher {
+    /// Committed tokens whose bytes end after byte `p` (the tokens that
+    /// overlap a lexeme starting at `p`).
+    fn tokens_since(&self, p: usize) -> usize {
+        let n = self.history.len();
+        if n == 0 || self.pos <= p {
+            return 0;
+        }
+        // Token k ends where token k+1 starts (the last one at `pos`).
+        let ended = self.history[1..].partition_point(|s| s.pos <= p);
+        n - ended
+    }
+
+    /// The limited lexemes whose text may not go on once it overlaps
+    /// `used` tokens.
+    fn exhausted(&self, g: &CompiledGrammar, used: usize) -> Vec<u32> {
+        g.cfg
+            .limited
+            .iter()
+            .copied()
+            .filter(|&l| g.cfg.lex_max_tokens[l as usize].is_some_and(|n| used >= n as usize))
+            .collect()
+    }
+
+    /// Whether the single live scan `sc` is one token away from a limit (so
+    /// the per-state token tables, which know nothing of limits, do not
+    /// apply).
+    fn at_risk(&self, g: &CompiledGrammar, sc: Scan) -> bool {
+        if g.cfg.limited.is_empty() {
+            return false;
+        }
+        let p = self
+            .row_pos
+            .get(sc.row as usize)
+            .copied()
+            .unwrap_or(self.pos);
+        !self.exhausted(g, self.tokens_since(p) + 1).is_empty()
+    }
+
+    /// Prunes the live scans after a commit.
+    fn apply_limits(&mut self) -> Result<(), MaskError> {
+        let g = self.g.clone();
+        let mut k = 0;
+        while k < self.live {
+            let sc = self.chart.scans[k];
+            let p = self
+                .row_pos
+                .get(sc.row as usize)
+                .copied()
+                .unwrap_or(self.pos);
+            let drop = self.exhausted(&g, self.tokens_since(p));
+            let s = self.cache.without(&g.lexer, sc.state, &drop)?;
+            if s == DEAD || !self.cache.can_advance(s) {
+                self.chart.scans.remove(k);
+                self.live -= 1;
+                continue;
+            }
+            self.chart.scans[k].state = s;
+            k += 1;
+        }
+        Ok(())
+    }
+
+    /// During the mask walk, at the end of a token: whether some scan of
+    /// `self.chart.scans[start..]` survives the pruning that committing
+    /// the token would do. `new_row`: the last byte made the newest row.
+    fn survives(
+        &mut self,
+        g: &CompiledGrammar,
+        start: usize,
+        new_row: bool,
+    ) -> Result<bool, MaskError> {
+        let committed = self.row_pos.len();
+        let newest = self.chart.rows.len().saturating_sub(1);
+        for k in start..self.chart.scans.len() {
+            let sc = self.chart.scans[k];
+            let r = sc.row as usize;
+            let used = if r < committed {
+                self.tokens_since(self.row_pos[r]) + 1
+            } else if new_row && r == newest {
+                0
+            } else {
+                1
+            };
+            let drop = self.exhausted(g, used);
+            let s = self.cache.without(&g.lexer, sc.state, &drop)?;
+            if s != DEAD && self.cache.can_advance(s) {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
 }

@@ -77,7 +77,7 @@ use crate::ir::{Expr, Grammar, RuleId};
 use crate::GrammarError;
 
 mod accept;
-mod automata;
+pub(crate) mod automata;
 mod build;
 mod decimal;
 mod emit;
@@ -87,7 +87,7 @@ mod ops;
 mod pattern;
 mod prune;
 mod resolve;
-mod rx;
+pub(crate) mod rx;
 mod schema;
 mod validate;
 
