@@ -13,6 +13,7 @@ mod check;
 mod generate;
 mod json_suite;
 mod mask_bench;
+mod run;
 
 /// Constrained generation: regexes, GBNF grammars, JSON Schemas and
 /// templated programs turned into token masks.
@@ -29,6 +30,8 @@ enum Command {
     Check(check::Args),
     /// Generate text with a model under a constraint.
     Generate(generate::Args),
+    /// Run a templated program (fixed text with constrained holes) with a model.
+    Run(run::Args),
     /// Run MaskBench cases (JSON Schemas with valid and invalid instances).
     MaskBench(mask_bench::Args),
     /// Run files of the official JSON Schema Test Suite through the masks.
@@ -40,6 +43,7 @@ fn main() -> ExitCode {
     let result = match cli.command {
         Command::Check(a) => check::run(a),
         Command::Generate(a) => generate::run(a),
+        Command::Run(a) => run::run(a),
         Command::MaskBench(a) => mask_bench::run(a),
         Command::JsonSuite(a) => json_suite::run(a),
     };

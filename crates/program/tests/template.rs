@@ -1,0 +1,206 @@
+//! The template language: what parses, what each hole compiles to, and
+//! errors located with line:col and a caret.
+
+use std::sync::Arc;
+
+use rein_engine::{Compiler, TokenId, Vocabulary};
+use rein_program::{Gen, ParseOptions, Program, ProgramError, Vars};
+
+fn vocab() -> Arc<Vocabulary> {
+    let mut toks: Vec<Vec<u8>> = (0u8..128).map(|b| vec![b]).collect();
+    toks.push(Vec::new());
+    Arc::new(Vocabulary::from_token_bytes(toks, vec![TokenId(128)]))
+}
+
+/// Parses, compiles against a byte vocabulary, and returns the captures
+/// of `text` as (name, captured text).
+fn captures(template: &str, vars: &[(&str, &str)], text: &str) -> Vec<(String, String)> {
+    let p = Program::parse(template).unwrap();
+    let vars: Vars = vars
+        .iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect();
+    let g = p.grammar(&vars).unwrap();
+    let c = Compiler::new(&vocab()).grammar(&g).unwrap();
+    c.captures(text.as_bytes())
+        .unwrap_or_else(|e| panic!("{text:?}: {e}"))
+        .into_iter()
+        .map(|c| (c.name, text[c.range].to_string()))
+        .collect()
+}
+
+fn pairs(v: &[(&str, &str)]) -> Vec<(String, String)> {
+    v.iter()
+        .map(|(a, b)| (a.to_string(), b.to_string()))
+        .collect()
+}
+
+fn err(template: &str) -> String {
+    Program::parse(template).unwrap_err().to_string()
+}
+
+#[test]
+fn holes_compile_to_captures() {
+    let t = r#"The hero's name is {{gen "name" regex="[A-Z][a-z]+"}}.
+Class: {{select "class" options=["warrior", "mage", "rogue"]}}
+Motto: "{{gen "motto" stop="\""}}" said {{who}}"#;
+    let text = "The hero's name is Bob.\nClass: mage\nMotto: \"Onward, ever.\" said Ann";
+    assert_eq!(
+        captures(t, &[("who", "Ann")], text),
+        pairs(&[
+            ("name", "Bob"),
+            ("class", "mage"),
+            ("motto", "Onward, ever.")
+        ])
+    );
+}
+
+#[test]
+fn inline_json_schema_may_end_in_three_braces() {
+    let t = r#"Stats: {{json "stats" schema={"type": "object", "properties": {"hp": {"type": "integer"}}, "required": ["hp"]}}}!"#;
+    assert_eq!(
+        captures(t, &[], "Stats: {\"hp\":12}!"),
+        pairs(&[("stats", "{\"hp\":12}")])
+    );
+    // Braces inside JSON strings do not count.
+    let t = r#"{{json "x" schema={"type": "string", "description": "a } brace"}}}"#;
+    assert_eq!(captures(t, &[], "\"}\""), pairs(&[("x", "\"}\"")]));
+}
+
+#[test]
+fn select_options_may_share_prefixes() {
+    let t = r#"{{select "w" options=["war", "warrior", "war-mage"]}}."#;
+    for w in ["war", "warrior", "war-mage"] {
+        assert_eq!(captures(t, &[], &format!("{w}.")), pairs(&[("w", w)]));
+    }
+}
+
+#[test]
+fn stop_is_written_when_the_template_does_not_continue_with_it() {
+    let t = r#"A {{gen "x" stop=["END", ";"]}} B"#;
+    assert_eq!(captures(t, &[], "A abc; B"), pairs(&[("x", "abc")]));
+    assert_eq!(captures(t, &[], "A aEN dEND B"), pairs(&[("x", "aEN d")]));
+}
+
+#[test]
+fn files_are_read_relative_to_the_base_dir() {
+    let dir = std::env::temp_dir().join(format!("rein-program-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("s.json"), r#"{"type": "integer"}"#).unwrap();
+    std::fs::write(dir.join("g.gbnf"), "root ::= [0-9]+ \"x\"").unwrap();
+    let opts = ParseOptions {
+        base_dir: Some(dir.clone()),
+    };
+    let p = Program::parse_with(
+        r#"n={{json "n" schema="s.json"}} g={{gen "g" grammar="g.gbnf"}}"#,
+        &opts,
+    )
+    .unwrap();
+    let g = p.grammar(&Vars::new()).unwrap();
+    let c = Compiler::new(&vocab()).grammar(&g).unwrap();
+    let text = "n=42 g=7x";
+    let got: Vec<(String, String)> = c
+        .captures(text.as_bytes())
+        .unwrap()
+        .into_iter()
+        .map(|c| (c.name, text[c.range].to_string()))
+        .collect();
+    assert_eq!(got, pairs(&[("n", "42"), ("g", "7x")]));
+    let e = Program::parse_with(r#"{{json "n" schema="missing.json"}}"#, &opts)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("missing.json") && e.contains("1:20"), "{e}");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn syntax_errors_have_line_col_and_caret() {
+    let e = err("line one\nsee {{gen \"x\" regex=}} here");
+    assert!(e.contains("2:20"), "{e}");
+    assert!(e.contains("see {{gen"), "{e}");
+    assert!(e.contains('^'), "{e}");
+    let e = err("a {{gen \"x\"");
+    assert!(e.contains("1:12"), "{e}");
+}
+
+#[test]
+fn unknown_kinds_and_options_are_located() {
+    let e = err("x\n  {{generate \"a\"}}");
+    assert!(
+        e.contains("unknown hole kind `generate`") && e.contains("2:5"),
+        "{e}"
+    );
+    let e = err(r#"{{gen "a" colour="red"}}"#);
+    assert!(
+        e.contains("unknown option `colour`") && e.contains("1:11"),
+        "{e}"
+    );
+    let e = err(r#"{{select "a" options="red"}}"#);
+    assert!(e.contains("must be a list"), "{e}");
+    let e = err(r#"{{gen "a" max_tokens="3"}}"#);
+    assert!(e.contains("must be a number"), "{e}");
+    let e = err(r#"{{gen}}"#);
+    assert!(e.contains("needs a name"), "{e}");
+}
+
+#[test]
+fn bad_regex_and_schema_are_located_in_the_template() {
+    let e = err("ok\nname: {{gen \"n\" regex=\"[a-z\"}}");
+    assert!(e.contains("bad regex") && e.contains("2:22"), "{e}");
+    let e = err(r#"{{json "j" schema={"type": "integer", "minimum": "x"}}}"#);
+    assert!(e.contains("bad schema") && e.contains("1:19"), "{e}");
+    let e = err(r#"{{json "j" schema={"type": }}}"#);
+    assert!(e.contains("invalid inline JSON"), "{e}");
+}
+
+#[test]
+fn names_and_variables_are_checked() {
+    let e = err(r#"{{gen "a"}} {{gen "a"}}"#);
+    assert!(e.contains("captured twice") && e.contains("1:15"), "{e}");
+    let p = Program::parse("Hi {{who}}").unwrap();
+    let e = p.grammar(&Vars::new()).unwrap_err().to_string();
+    assert!(
+        e.contains("unknown variable `who`") && e.contains("1:6"),
+        "{e}"
+    );
+    // A capture used before it is generated is unknown too.
+    let p = Program::parse(r#"{{a}} {{gen "a"}}"#).unwrap();
+    assert!(matches!(
+        p.grammar(&Vars::new()),
+        Err(ProgramError::UnknownVariable { .. })
+    ));
+}
+
+#[test]
+fn max_tokens_needs_a_regular_hole() {
+    let p = Program::builder()
+        .gen(
+            "x",
+            Gen::grammar(rein_grammar::gbnf::parse("root ::= \"(\" root \")\" | \"x\"").unwrap())
+                .max_tokens(4),
+        )
+        .build()
+        .unwrap();
+    let g = p.grammar(&Vars::new()).unwrap();
+    let e = Compiler::new(&vocab()).grammar(&g).unwrap_err();
+    assert!(e.to_string().contains("not regular"), "{e}");
+}
+
+#[test]
+fn builder_matches_template() {
+    let a = Program::builder()
+        .text("n: ")
+        .gen("n", Gen::regex("[0-9]+").unwrap().max_tokens(3))
+        .text(", c: ")
+        .select("c", ["x", "y"])
+        .build()
+        .unwrap();
+    let b = Program::parse(
+        r#"n: {{gen "n" regex="[0-9]+" max_tokens=3}}, c: {{select "c" options=["x", "y"]}}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        a.grammar(&Vars::new()).unwrap(),
+        b.grammar(&Vars::new()).unwrap()
+    );
+}

@@ -1,0 +1,48 @@
+//! Tool calls for agents: the model picks a tool and writes arguments valid for that
+//! tool's JSON Schema (one grammar: a union over the tools), after a free-text thought,
+//! or answers without a tool.
+//!
+//! ```text
+//! cargo run --release --example tool_call
+//! ```
+//!
+//! Uses the default model (SmolLM2-135M-Instruct, fetched and cached on first use).
+
+use rein::program::tools::{Tool, ToolCall, ToolChoice};
+use rein::program::{RunConfig, Vars};
+use rein::{Generator, Prompt};
+use serde_json::json;
+
+fn main() -> anyhow::Result<()> {
+    let mut g = Generator::load("smollm2-135m-instruct", None)?;
+    let tools = ToolChoice::new(vec![
+        Tool::new(
+            "get_weather",
+            json!({"type": "object",
+                   "properties": {"city": {"type": "string"},
+                                  "unit": {"enum": ["celsius", "fahrenheit"]}},
+                   "required": ["city", "unit"], "additionalProperties": false}),
+        )
+        .with_description("current weather in a city"),
+        Tool::new(
+            "add",
+            json!({"type": "object",
+                   "properties": {"a": {"type": "number"}, "b": {"type": "number"}},
+                   "required": ["a", "b"], "additionalProperties": false}),
+        )
+        .with_description("adds two numbers"),
+    ])
+    .allow_answer(true);
+    for question in [
+        "What's the weather like in Paris right now?",
+        "What is 17 plus 25?",
+        "Who wrote Hamlet?",
+    ] {
+        let program = tools.program("Thought: ")?;
+        let prompt = Prompt::chat(format!("{}\nQuestion: {question}", tools.describe()));
+        let out = program.run(&mut g, &Vars::new(), &RunConfig::new().prompt(prompt))?;
+        let call = ToolCall::from_value(out.captures.get("call").unwrap_or(&json!(null)))?;
+        println!("Q: {question}\n{}\n=> {call:?}\n", out.text);
+    }
+    Ok(())
+}
