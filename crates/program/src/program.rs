@@ -352,11 +352,12 @@ impl Program {
     }
 }
 
-/// Compiles a JSON Schema for a hole: compact JSON (no whitespace), so
-/// that a hole cannot run away in whitespace.
+/// Compiles a JSON Schema for a hole: compact JSON (no whitespace) and no
+/// zero fractions on integers (`7.000…`), so that a hole cannot run away.
 pub(crate) fn compile_schema(schema: &Value) -> Result<Grammar, GrammarError> {
     let options = rein_grammar::json_schema::Options::default()
-        .with_whitespace(rein_grammar::json_schema::Whitespace::Compact);
+        .with_whitespace(rein_grammar::json_schema::Whitespace::Compact)
+        .with_trailing_zeros(false);
     rein_grammar::json_schema::compile(schema, &options)
 }
 

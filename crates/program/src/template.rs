@@ -15,7 +15,9 @@
 //! - `json "name" schema="file.json"` or `schema={...}` (inline JSON);
 //! - `{{name}}`: a variable passed in, or an earlier capture.
 //!
-//! Strings take the escapes `\"`, `\\`, `\n`, `\t`, `\r` and `\u{...}`.
+//! Strings take the escapes `\"`, `\\`, `\n`, `\t`, `\r` and `\u{...}`;
+//! any other backslash sequence is kept as written, so regexes read
+//! naturally (`regex="\d+\.\d*"`).
 
 use std::path::{Path, PathBuf};
 
@@ -133,7 +135,7 @@ enum Val {
     List(Vec<String>),
     Object(Value),
     Int(i64),
-    Bool(bool),
+    Bool,
 }
 
 impl Val {
@@ -143,7 +145,7 @@ impl Val {
             Val::List(_) => "a list",
             Val::Object(_) => "a JSON object",
             Val::Int(_) => "a number",
-            Val::Bool(_) => "a boolean",
+            Val::Bool => "a boolean",
         }
     }
 }
@@ -195,7 +197,7 @@ impl Cx<'_> {
                     .parse()
                     .map_err(|e| self.hole_err(p, format!("bad number: {e}")))?,
             ),
-            Rule::boolean => Val::Bool(p.as_str() == "true"),
+            Rule::boolean => Val::Bool,
             r => return Err(self.hole_err(p, format!("unexpected {r:?}"))),
         })
     }
@@ -398,7 +400,12 @@ fn unescape(quoted: &str) -> Result<String, String> {
                     chars.next();
                 }
             }
-            Some(other) => return Err(format!("unknown escape \\{other}")),
+            // Other sequences stay as written, so that regexes read
+            // naturally: `regex="\d+\.\d+"`.
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
             None => return Err("a string ends with a lone backslash".into()),
         }
     }
@@ -444,6 +451,12 @@ fn syntax_error(src: &str, e: &pest::error::Error<Rule>) -> ProgramError {
         }
         pest::error::ErrorVariant::CustomError { message } => message.clone(),
     };
+    if src[pos.min(src.len())..].starts_with("{{") {
+        return ProgramError::Syntax {
+            message: "malformed or unclosed hole: expected `{{kind \"name\" option=value ...}}` or `{{variable}}`".into(),
+            location: Location::at(src, pos),
+        };
+    }
     // An unclosed hole is the likeliest cause of a failure inside one.
     let message = if src[..pos.min(src.len())].rfind("{{") > src[..pos.min(src.len())].rfind("}}") {
         format!("{message} (in a hole: `{{{{kind \"name\" option=value}}}}` or `{{{{variable}}}}`)")
@@ -462,8 +475,10 @@ fn word(r: Rule) -> &'static str {
         Rule::hole => "`{{`",
         Rule::call | Rule::kind => "a hole kind",
         Rule::var | Rule::ident | Rule::key => "a name",
+        Rule::ws => "whitespace",
+        Rule::value => "a value",
         Rule::option => "an option",
-        Rule::string => "a quoted string",
+        Rule::string | Rule::jstring => "a quoted string",
         Rule::list => "a list",
         Rule::object => "a JSON object",
         Rule::number => "a number",

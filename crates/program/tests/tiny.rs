@@ -42,7 +42,7 @@ const TEMPLATE: &str = r#"Name: {{gen "name" regex="[A-Z][a-z]{1,8}" max_tokens=
 Class: {{select "class" options=["warrior", "mage", "rogue", "war-mage"]}}
 Stats: {{json "stats" schema={"type": "object", "properties": {"hp": {"type": "integer", "minimum": 0, "maximum": 999}, "alive": {"type": "boolean"}}, "required": ["hp", "alive"], "additionalProperties": false}}}
 Motto: "{{gen "motto" stop="\"" max_tokens=8}}"
-{{name}} the {{class}} greets {{who}}."#;
+{{name}} the {{class}} greets {{who}} with a {{select "greeting" options=["hi", "hello", "hey"]}}."#;
 
 fn span<'a>(out: &'a Output, name: &str) -> (std::ops::Range<usize>, &'a str) {
     let (_, r) = out
@@ -76,6 +76,8 @@ fn check_character(out: &Output, v: &Vocabulary, seed: u64) {
     let (_, class) = span(out, "class");
     let (_, stats) = span(out, "stats");
     let (motto_r, motto) = span(out, "motto");
+    let (_, greeting) = span(out, "greeting");
+    assert!(["hi", "hello", "hey"].contains(&greeting), "seed {seed}");
     // Every capture satisfies its constraint.
     assert!(name_re.is_match(name), "seed {seed}: name {name:?}");
     assert!(
@@ -98,7 +100,7 @@ fn check_character(out: &Output, v: &Vocabulary, seed: u64) {
     assert_eq!(out.captures.text("motto"), Some(motto));
     // The fixed text is verbatim, and reused captures repeat.
     let want = format!(
-        "Name: {name}\nClass: {class}\nStats: {stats}\nMotto: \"{motto}\"\n{name} the {class} greets Ada."
+        "Name: {name}\nClass: {class}\nStats: {stats}\nMotto: \"{motto}\"\n{name} the {class} greets Ada with a {greeting}."
     );
     assert_eq!(out.text, want, "seed {seed}");
     // The tokens spell the prompt and the output.
