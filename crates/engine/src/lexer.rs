@@ -72,7 +72,7 @@ impl Lexer {
     /// Whether lexeme `l`'s NFA states belong to it alone, so that it can
     /// be removed from a DFA state ([`LexerCache::without`]).
     pub(crate) fn is_isolated(&self, l: u32) -> bool {
-        !self.state_lexeme.iter().any(|&x| x == SHARED) || {
+        !self.state_lexeme.contains(&SHARED) || {
             // Only a shared state reachable from `l` would be a problem.
             let pid = regex_automata::PatternID::new_unchecked(l as usize);
             let mut seen = vec![false; self.state_lexeme.len()];

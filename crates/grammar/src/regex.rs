@@ -184,6 +184,42 @@ fn first_assertion(ast: &Ast, len: usize) -> Option<usize> {
         .map(|&(s, _)| s)
 }
 
+/// The strings matched by `hir` (every string when `None`) that contain
+/// none of `words` as a substring, as a regex; `None` when there are none.
+/// Used for stop strings: a generated piece of text ends where a stop
+/// string starts, so it never contains one.
+///
+/// ```
+/// let h = rein_grammar::regex::without_substrings(None, &["END", "\n"]).unwrap().unwrap();
+/// let g = rein_grammar::Grammar::from_expr(rein_grammar::Expr::regex(h));
+/// assert!(g.validate().is_ok());
+/// ```
+///
+/// # Errors
+/// [`GrammarError::Limit`] when the automata needed grow too large.
+pub fn without_substrings(hir: Option<&Hir>, words: &[&str]) -> Result<Option<Hir>, GrammarError> {
+    use crate::json_schema::{automata, rx};
+    let words: Vec<&str> = words.iter().copied().filter(|w| !w.is_empty()).collect();
+    if words.is_empty() {
+        return Ok(Some(
+            hir.cloned()
+                .unwrap_or_else(|| rx::rep(rx::any_char(), 0, None)),
+        ));
+    }
+    let any = rx::rep(rx::any_char(), 0, None);
+    let containing = rx::concat(vec![
+        any.clone(),
+        rx::alt(words.iter().map(|w| rx::lit(w)).collect()),
+        any,
+    ]);
+    let pos: Vec<&Hir> = hir.into_iter().collect();
+    automata::combine(&pos, &[&containing]).map_err(|_| GrammarError::Limit {
+        what: "automaton states for stop strings".into(),
+        value: words.len() as u64,
+        limit: words.len() as u64,
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -229,40 +265,4 @@ mod tests {
         let p = "(".repeat(100_000) + &")".repeat(100_000);
         assert!(parse(&p).is_err());
     }
-}
-
-/// The strings matched by `hir` (every string when `None`) that contain
-/// none of `words` as a substring, as a regex; `None` when there are none.
-/// Used for stop strings: a generated piece of text ends where a stop
-/// string starts, so it never contains one.
-///
-/// ```
-/// let h = rein_grammar::regex::without_substrings(None, &["END", "\n"]).unwrap().unwrap();
-/// let g = rein_grammar::Grammar::from_expr(rein_grammar::Expr::regex(h));
-/// assert!(g.validate().is_ok());
-/// ```
-///
-/// # Errors
-/// [`GrammarError::Limit`] when the automata needed grow too large.
-pub fn without_substrings(hir: Option<&Hir>, words: &[&str]) -> Result<Option<Hir>, GrammarError> {
-    use crate::json_schema::{automata, rx};
-    let words: Vec<&str> = words.iter().copied().filter(|w| !w.is_empty()).collect();
-    if words.is_empty() {
-        return Ok(Some(
-            hir.cloned()
-                .unwrap_or_else(|| rx::rep(rx::any_char(), 0, None)),
-        ));
-    }
-    let any = rx::rep(rx::any_char(), 0, None);
-    let containing = rx::concat(vec![
-        any.clone(),
-        rx::alt(words.iter().map(|w| rx::lit(w)).collect()),
-        any,
-    ]);
-    let pos: Vec<&Hir> = hir.into_iter().collect();
-    automata::combine(&pos, &[&containing]).map_err(|_| GrammarError::Limit {
-        what: "automaton states for stop strings".into(),
-        value: words.len() as u64,
-        limit: words.len() as u64,
-    })
 }

@@ -66,7 +66,7 @@ pub enum ProgramError {
     /// Generation failed.
     #[cfg(feature = "candle")]
     #[error(transparent)]
-    Generate(#[from] rein_candle::GenerateError),
+    Generate(Box<rein_candle::GenerateError>),
     /// The model ran out of tokens (or context) before the program was
     /// complete.
     #[error("generation stopped after {tokens} tokens before the program was complete; output so far: {text:?}")]
@@ -82,6 +82,13 @@ pub enum ProgramError {
     /// The captures do not deserialize into the requested type.
     #[error("captures do not fit the requested type: {0}")]
     Deserialize(#[from] serde_json::Error),
+}
+
+#[cfg(feature = "candle")]
+impl From<rein_candle::GenerateError> for ProgramError {
+    fn from(e: rein_candle::GenerateError) -> ProgramError {
+        ProgramError::Generate(Box::new(e))
+    }
 }
 
 fn at(location: &Option<Location>) -> String {
