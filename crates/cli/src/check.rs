@@ -91,9 +91,9 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (what, compiled) = if let Some(re) = &args.regex {
         ("regex".to_string(), compiler.regex(re))
     } else if let Some(path) = &args.grammar {
-        let src =
-            std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
-        (path.display().to_string(), compiler.gbnf(&src))
+        let bytes = std::fs::read(path).with_context(|| format!("reading {}", path.display()))?;
+        let compiled = rein_grammar::text_from_bytes(&bytes).and_then(|src| compiler.gbnf(src));
+        (path.display().to_string(), compiled)
     } else if let Some(path) = &args.json_schema {
         let src =
             std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;

@@ -29,13 +29,27 @@ pub struct Limits {
     /// Regular rules up to this many regex nodes are inlined into their
     /// users' lexemes; larger ones become lexemes of their own.
     pub inline_regex_nodes: usize,
+    /// Nesting depth of a lexeme's regex (the automaton compiler
+    /// recurses over it). Regular rules nested deeper than a quarter of
+    /// this are not inlined into their users' lexemes.
+    pub max_regex_depth: usize,
+    /// Estimated automaton size of all lexemes together, in NFA states
+    /// with counted repetitions expanded (`a{1000}{1000}` is 1,000,000):
+    /// refuses huge regexes before any automaton is built.
+    pub max_regex_size: usize,
     /// Heap size of the lexer's NFA, in bytes.
     pub nfa_bytes: usize,
     /// States of the lazily built lexer DFA, per matcher.
     pub max_dfa_states: usize,
-    /// Earley items one call to `compute_mask`, `commit` or
-    /// `forced_tokens` may create.
+    /// Heap bytes of a matcher's lexer cache (DFA states, transitions and
+    /// per-state token tables).
+    pub max_lexer_cache_bytes: usize,
+    /// Earley work (items created plus items scanned while completing) one
+    /// call to `compute_mask`, `commit` or `forced_tokens` may do.
     pub max_items_per_step: u64,
+    /// Heap bytes of a matcher's Earley items: bounds the memory of long
+    /// outputs in highly ambiguous grammars.
+    pub max_chart_bytes: usize,
 }
 
 impl Default for Limits {
@@ -47,9 +61,13 @@ impl Default for Limits {
             max_depth: 2_000,
             max_repeat: 100_000,
             inline_regex_nodes: 5_000,
+            max_regex_depth: 300,
+            max_regex_size: 4_000_000,
             nfa_bytes: 64 << 20,
             max_dfa_states: 200_000,
+            max_lexer_cache_bytes: 128 << 20,
             max_items_per_step: 5_000_000,
+            max_chart_bytes: 128 << 20,
         }
     }
 }
@@ -101,7 +119,7 @@ impl Compiler {
         let t = Instant::now();
         let limits = &self.config.limits;
         let cfg = lower(g, limits)?;
-        let lexer = Lexer::new(&cfg.lexemes, limits).map_err(GrammarError::Invalid)?;
+        let lexer = Lexer::new(&cfg.lexemes, limits)?;
         if let Some(&l) = cfg.limited.iter().find(|&&l| !lexer.is_isolated(l)) {
             return Err(GrammarError::Invalid(format!(
                 "the token limit of lexeme `{}` cannot be enforced: its automaton is shared",
@@ -109,7 +127,7 @@ impl Compiler {
             )));
         }
         let mut cache = LexerCache::new(&lexer);
-        let chart = Chart::new(&cfg, &lexer, &mut cache)
+        let chart = Chart::new(&cfg, &lexer, &mut cache, limits)
             .map_err(|e| GrammarError::Invalid(e.to_string()))?;
         Ok(CompiledGrammar {
             vocab: self.vocab.clone(),

@@ -57,6 +57,16 @@ pub enum MaskError {
         /// Masks given.
         masks: usize,
     },
+    /// A matcher's memory grew past its configured limit.
+    #[error("the {what} reached {value} bytes, the limit is {limit}")]
+    MemoryLimit {
+        /// What grew.
+        what: String,
+        /// Its size in bytes (at least).
+        value: usize,
+        /// The configured limit in bytes.
+        limit: usize,
+    },
     /// One step took more parser work than the configured budget.
     #[error("the mask computation exceeded its work budget of {limit} steps")]
     WorkBudget {

@@ -18,6 +18,8 @@ use regex_automata::nfa::thompson::{self, State, WhichCaptures, NFA};
 use regex_automata::util::primitives::StateID;
 use regex_syntax::hir::Hir;
 
+use rein_grammar::GrammarError;
+
 use crate::compiler::Limits;
 use crate::error::MaskError;
 use crate::slices::{Slices, TrieIndex, MAX_BOUNDED};
@@ -38,10 +40,11 @@ pub(crate) struct Lexer {
     max_states: usize,
     /// Per NFA state: the lexeme it belongs to (see `state_lexemes`).
     state_lexeme: Vec<u32>,
+    max_cache_bytes: usize,
 }
 
 impl Lexer {
-    pub(crate) fn new(lexemes: &[Hir], limits: &Limits) -> Result<Lexer, String> {
+    pub(crate) fn new(lexemes: &[Hir], limits: &Limits) -> Result<Lexer, GrammarError> {
         let config = thompson::Config::new()
             .which_captures(WhichCaptures::None)
             .nfa_size_limit(Some(limits.nfa_bytes))
@@ -49,9 +52,18 @@ impl Lexer {
         let nfa = thompson::Compiler::new()
             .configure(config)
             .build_many_from_hir(lexemes)
-            .map_err(|e| format!("building the lexer automaton failed: {e}"))?;
+            .map_err(|e| match e.size_limit() {
+                Some(limit) => GrammarError::Limit {
+                    what: "heap size of the lexer automaton in bytes".into(),
+                    value: limit as u64 + 1,
+                    limit: limit as u64,
+                },
+                None => GrammarError::Invalid(format!("building the lexer automaton failed: {e}")),
+            })?;
         if !nfa.look_set_any().is_empty() {
-            return Err("lexemes may not contain look-around assertions".into());
+            return Err(GrammarError::Invalid(
+                "lexemes may not contain look-around assertions".into(),
+            ));
         }
         let bc = nfa.byte_classes();
         let mut classes = [0u8; 256];
@@ -66,6 +78,7 @@ impl Lexer {
             stride,
             max_states: limits.max_dfa_states,
             state_lexeme,
+            max_cache_bytes: limits.max_lexer_cache_bytes,
         })
     }
 
@@ -214,6 +227,8 @@ pub(crate) struct LexerCache {
     accept_ids: HashMap<Box<[u32]>, u32>,
     /// `without` results: (state, removed lexemes) → state.
     without: HashMap<(u32, Box<[u32]>), u32>,
+    /// Heap bytes of states, transitions and token tables (approximate).
+    bytes: usize,
     // Scratch for closures.
     seen: Vec<u32>,
     stamp: u32,
@@ -235,6 +250,7 @@ impl LexerCache {
             slice_trans: Vec::new(),
             accept_ids: HashMap::default(),
             without: HashMap::default(),
+            bytes: 0,
             seen: vec![0; lexer.nfa.states().len()],
             stamp: 0,
             stack: Vec::new(),
@@ -489,6 +505,9 @@ impl LexerCache {
             can_advance,
             accept_id,
         });
+        // Transitions, the set and accepts in the pool, the map's key.
+        self.bytes +=
+            (lexer.stride + 2 * set.len() + acc.len()) * 4 + std::mem::size_of::<DState>() + 48;
         let fill = if id == DEAD { DEAD } else { UNKNOWN };
         self.trans.extend(std::iter::repeat_n(fill, lexer.stride));
         self.map.insert(set.into_boxed_slice(), id);
@@ -542,6 +561,14 @@ impl LexerCache {
             return Err(MaskError::LexerLimit {
                 states: self.states.len(),
                 limit: lexer.max_states,
+            });
+        }
+        if self.bytes > lexer.max_cache_bytes {
+            self.set = Vec::new();
+            return Err(MaskError::MemoryLimit {
+                what: "lexer cache".into(),
+                value: self.bytes,
+                limit: lexer.max_cache_bytes,
             });
         }
         let id = self.add_state(lexer, set);

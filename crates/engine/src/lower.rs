@@ -15,7 +15,7 @@
 
 use std::collections::HashMap;
 
-use regex_syntax::hir::{Hir, Repetition};
+use regex_syntax::hir::{Class, Hir, HirKind, Repetition};
 
 use rein_grammar::{Expr, Grammar, GrammarError, RuleId};
 
@@ -33,12 +33,49 @@ fn hir_size(h: &Hir) -> usize {
     n
 }
 
+/// Nesting depth of a regex tree (iteratively).
+fn hir_depth(h: &Hir) -> usize {
+    let mut max = 0;
+    let mut stack = vec![(h, 1)];
+    while let Some((h, d)) = stack.pop() {
+        max = max.max(d);
+        stack.extend(h.kind().subs().iter().map(|s| (s, d + 1)));
+    }
+    max
+}
+
+/// Estimated NFA states of a regex with counted repetitions expanded
+/// (saturating). Recursive: call only on trees within the depth limit.
+fn hir_cost(h: &Hir) -> usize {
+    match h.kind() {
+        HirKind::Empty | HirKind::Look(_) => 1,
+        HirKind::Literal(l) => l.0.len(),
+        // UTF-8 sequences of a Unicode class take a few states per range.
+        HirKind::Class(Class::Unicode(c)) => 4 + 2 * c.ranges().len(),
+        HirKind::Class(Class::Bytes(_)) => 2,
+        HirKind::Repetition(r) => {
+            let copies = match r.max {
+                Some(max) => max.max(r.min),
+                None => r.min.saturating_add(1),
+            };
+            hir_cost(&r.sub)
+                .saturating_mul((copies as usize).max(1))
+                .saturating_add(1)
+        }
+        HirKind::Capture(c) => hir_cost(&c.sub),
+        HirKind::Concat(subs) | HirKind::Alternation(subs) => subs
+            .iter()
+            .fold(1usize, |n, s| n.saturating_add(hir_cost(s))),
+    }
+}
+
 #[derive(Clone)]
 enum RuleRegex {
     Unvisited,
     InProgress,
-    /// The rule's regex, or `None` when the rule is not regular.
-    Done(Option<(Hir, usize)>),
+    /// The rule's regex with its size and depth, or `None` when the rule
+    /// is not regular.
+    Done(Option<(Hir, usize, usize)>),
 }
 
 struct Lowerer<'g> {
@@ -53,6 +90,8 @@ struct Lowerer<'g> {
     depth: usize,
     /// Symbols in productions so far (a size measure).
     symbols: usize,
+    /// Estimated automaton size of the lexemes so far.
+    regex_cost: usize,
 }
 
 /// Lowers `g` into a [`Cfg`].
@@ -81,6 +120,7 @@ pub(crate) fn lower(g: &Grammar, limits: &Limits) -> Result<Cfg, GrammarError> {
         pending: Vec::new(),
         depth: 0,
         symbols: 0,
+        regex_cost: 0,
     };
     let start = l.rule_nt(g.start);
     while let Some(r) = l.pending.pop() {
@@ -148,9 +188,20 @@ impl<'g> Lowerer<'g> {
                 "regex `{h}` uses look-around assertions, which lexemes cannot have"
             )));
         }
+        self.check_regex_depth(&h)?;
         let key = h.to_string();
         if let Some(&id) = self.lexeme_ids.get(&key) {
             return Ok(Some(Sym::lex(id)));
+        }
+        self.regex_cost = self.regex_cost.saturating_add(hir_cost(&h));
+        if self.regex_cost > self.limits.max_regex_size {
+            return Err(GrammarError::Limit {
+                what: "estimated size of the lexer automaton (NFA states, counted repetitions \
+                       expanded)"
+                    .into(),
+                value: self.regex_cost as u64,
+                limit: self.limits.max_regex_size as u64,
+            });
         }
         let id = self.b.lexemes.len() as u32;
         if self.b.lexemes.len() >= self.limits.max_lexemes {
@@ -198,15 +249,27 @@ impl<'g> Lowerer<'g> {
                 limit: self.limits.max_lexemes as u64,
             });
         }
+        self.check_regex_depth(&h)?;
         self.b.lexemes.push(h);
         self.b.lex_max_tokens.resize(id as usize, None);
         self.b.lex_max_tokens.push(Some(max_tokens));
         Ok(vec![vec![Sym::lex(id)]])
     }
 
-    /// The regex of rule `r` if it is regular (and small enough to inline
-    /// when `inline_only`).
-    fn rule_hir(&mut self, r: RuleId) -> Result<Option<(Hir, usize)>, GrammarError> {
+    fn check_regex_depth(&self, h: &Hir) -> Result<(), GrammarError> {
+        let depth = hir_depth(h);
+        if depth > self.limits.max_regex_depth {
+            return Err(GrammarError::Limit {
+                what: "nesting depth of a regex".into(),
+                value: depth as u64,
+                limit: self.limits.max_regex_depth as u64,
+            });
+        }
+        Ok(())
+    }
+
+    /// The regex of rule `r` with its size and depth, if it is regular.
+    fn rule_hir(&mut self, r: RuleId) -> Result<Option<(Hir, usize, usize)>, GrammarError> {
         match &self.rule_regex[r.index()] {
             RuleRegex::Done(x) => return Ok(x.clone()),
             RuleRegex::InProgress => return Ok(None), // recursive
@@ -226,7 +289,8 @@ impl<'g> Lowerer<'g> {
         // non-regular, which `to_hir` already reported as None.
         let res = h.map(|h| {
             let n = hir_size(&h);
-            (h, n)
+            let d = hir_depth(&h);
+            (h, n, d)
         });
         self.rule_regex[r.index()] = RuleRegex::Done(res.clone());
         Ok(res)
@@ -239,9 +303,18 @@ impl<'g> Lowerer<'g> {
             Expr::Empty => Some(Hir::empty()),
             Expr::Nothing => Some(Hir::fail()),
             Expr::Literal(s) => Some(Hir::literal(s.as_bytes())),
-            Expr::Regex(h) => Some((**h).clone()),
+            Expr::Regex(h) => {
+                // Cloning and compiling regexes recurse: check first.
+                self.check_regex_depth(h)?;
+                Some((**h).clone())
+            }
             Expr::Rule(r) => match self.rule_hir(*r)? {
-                Some((h, n)) if n <= self.limits.inline_regex_nodes => Some(h),
+                Some((h, n, d))
+                    if n <= self.limits.inline_regex_nodes
+                        && d <= self.limits.max_regex_depth / 4 =>
+                {
+                    Some(h)
+                }
                 _ => None,
             },
             Expr::Seq(parts) => {

@@ -183,6 +183,7 @@ impl Matcher {
         let g = &*self.g;
         let budget = g.limits.max_items_per_step;
         let work0 = self.chart.work;
+        self.chart.set_budget(budget);
         self.chart.end_memo();
         for (i, &b) in bytes.iter().enumerate() {
             let from = (0, self.live);
@@ -340,6 +341,7 @@ impl Matcher {
             return Ok(());
         }
         let base_rows = self.chart.rows.len();
+        self.chart.set_budget(g.limits.max_items_per_step);
         self.chart.begin_memo(base_rows);
         let result = self.mask_walks(&g, mask);
         self.chart.truncate(base_rows, self.live);
@@ -510,6 +512,7 @@ impl Matcher {
         let mut out = Vec::new();
         let res = (|| {
             while out.len() < max && !self.accepting && self.live > 0 {
+                self.chart.set_budget(self.g.limits.max_items_per_step);
                 let mut only = None;
                 for b in 0..=255u8 {
                     let start = self.chart.scans.len();

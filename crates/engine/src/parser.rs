@@ -17,6 +17,7 @@
 use rustc_hash::{FxHashMap as HashMap, FxHashSet as HashSet};
 
 use crate::cfg::{Cfg, Next};
+use crate::compiler::Limits;
 use crate::error::MaskError;
 use crate::lexer::{Lexer, LexerCache, DEAD};
 
@@ -91,8 +92,14 @@ pub(crate) struct Chart {
     /// nonterminal, sorted per row.
     waits: Vec<(u32, Item)>,
     memo_waits: Vec<(u32, Item)>,
-    /// Earley items created so far (a work measure).
+    /// Earley work so far: items created plus parent items scanned while
+    /// completing.
     pub(crate) work: u64,
+    /// `work` may not pass this (set per step by [`Chart::set_budget`]).
+    work_limit: u64,
+    budget: u64,
+    /// The most bytes items and their indexes may take.
+    max_bytes: usize,
 }
 
 const MEMO_BIT: u32 = 1 << 31;
@@ -126,9 +133,13 @@ impl Chart {
         cfg: &Cfg,
         lexer: &Lexer,
         cache: &mut LexerCache,
+        limits: &Limits,
     ) -> Result<Chart, MaskError> {
         let mut c = Chart {
             predicted: vec![0; cfg.num_nts()],
+            work_limit: u64::MAX,
+            budget: u64::MAX,
+            max_bytes: limits.max_chart_bytes,
             ..Chart::default()
         };
         let kernel = [Item {
@@ -137,6 +148,19 @@ impl Chart {
         }];
         c.push_row(cfg, lexer, cache, &kernel)?;
         Ok(c)
+    }
+
+    /// Heap bytes of the items (in rows and memoized) and their indexes.
+    fn memory_usage(&self) -> usize {
+        (self.items.len() + self.memo_items.len()) * std::mem::size_of::<Item>()
+            + (self.waits.len() + self.memo_waits.len()) * std::mem::size_of::<(u32, Item)>()
+    }
+
+    /// Allows `budget` more units of work (see [`Chart::work`]) before
+    /// parsing fails with [`MaskError::WorkBudget`].
+    pub(crate) fn set_budget(&mut self, budget: u64) {
+        self.budget = budget;
+        self.work_limit = self.work.saturating_add(budget);
     }
 
     /// The live scans at the start of the chart (before any byte).
@@ -195,6 +219,23 @@ impl Chart {
         cache: &mut LexerCache,
         kernel: &[Item],
     ) -> Result<(), MaskError> {
+        let first = self.items.len();
+        let w0 = self.waits.len();
+        let r = self.push_row_inner(cfg, lexer, cache, kernel);
+        if r.is_err() {
+            self.items.truncate(first);
+            self.waits.truncate(w0);
+        }
+        r
+    }
+
+    fn push_row_inner(
+        &mut self,
+        cfg: &Cfg,
+        lexer: &Lexer,
+        cache: &mut LexerCache,
+        kernel: &[Item],
+    ) -> Result<(), MaskError> {
         let j = self.rows.len() as u32;
         let first = self.items.len();
         self.seen.clear();
@@ -215,6 +256,18 @@ impl Chart {
         while i < self.items.len() {
             let it = self.items[i];
             i += 1;
+            self.work += 1;
+            if self.work > self.work_limit {
+                return Err(MaskError::WorkBudget { limit: self.budget });
+            }
+            let bytes = self.memory_usage();
+            if bytes > self.max_bytes {
+                return Err(MaskError::MemoryLimit {
+                    what: "Earley chart".into(),
+                    value: bytes,
+                    limit: self.max_bytes,
+                });
+            }
             match cfg.dot_next[it.dot as usize] {
                 Next::Nt(a) => {
                     if self.predicted[a as usize] != self.predicted_stamp {
@@ -273,6 +326,7 @@ impl Chart {
                         if nt != lhs {
                             break;
                         }
+                        self.work += 1;
                         let new = Item {
                             dot: parent.dot + 1,
                             origin: parent.origin,
@@ -284,7 +338,6 @@ impl Chart {
                 }
             }
         }
-        self.work += (self.items.len() - first) as u64;
         let w0 = self.waits.len();
         for it in &self.items[first..] {
             if let Next::Nt(a) = cfg.dot_next[it.dot as usize] {

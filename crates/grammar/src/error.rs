@@ -58,6 +58,33 @@ impl fmt::Display for Location {
     }
 }
 
+/// Constraint text from raw bytes (a file's contents): the text itself, or
+/// a syntax error located at the first byte that is not valid UTF-8.
+///
+/// ```
+/// let e = rein_grammar::text_from_bytes(b"root ::= \"a\xff\"").unwrap_err();
+/// assert!(e.to_string().starts_with("syntax error at 1:12: invalid UTF-8 at byte 11 (\\xff)"), "{e}");
+/// ```
+pub fn text_from_bytes(bytes: &[u8]) -> Result<&str, GrammarError> {
+    std::str::from_utf8(bytes).map_err(|e| {
+        let ok = e.valid_up_to();
+        // The valid prefix locates the line and column.
+        let before = std::str::from_utf8(bytes.get(..ok).unwrap_or_default()).unwrap_or_default();
+        let location = Location::at(before, ok);
+        let bad: String = bytes
+            .get(ok..)
+            .unwrap_or_default()
+            .iter()
+            .take(e.error_len().unwrap_or(1).max(1))
+            .map(|b| format!("\\x{b:02x}"))
+            .collect();
+        GrammarError::Syntax {
+            message: format!("invalid UTF-8 at byte {ok} ({bad})"),
+            location,
+        }
+    })
+}
+
 /// An error building a grammar from constraint text.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]

@@ -84,6 +84,9 @@ pub struct Config {
     /// Accept rules reachable from `root` that can never finish, as long as
     /// `root` itself can (llama.cpp does not check this).
     pub allow_unproductive: bool,
+    /// Maximum length of the grammar text in bytes (checked before
+    /// parsing).
+    pub max_bytes: usize,
 }
 
 impl Default for Config {
@@ -93,6 +96,7 @@ impl Default for Config {
             max_rules: 100_000,
             max_repeat: 10_000,
             allow_unproductive: false,
+            max_bytes: 4 << 20,
         }
     }
 }
@@ -110,6 +114,13 @@ pub fn parse(src: &str) -> Result<Grammar, GrammarError> {
 /// The rules of the result are the grammar's rules in order of (first)
 /// definition, with their GBNF names; the start rule is `root`.
 pub fn parse_with(src: &str, config: &Config) -> Result<Grammar, GrammarError> {
+    if src.len() > config.max_bytes {
+        return Err(GrammarError::Limit {
+            what: "length of the grammar text in bytes".into(),
+            value: src.len() as u64,
+            limit: config.max_bytes as u64,
+        });
+    }
     prescan(src, config)?;
     let mut pairs = GbnfParser::parse(Rule::grammar, src).map_err(|e| pest_error(src, &e))?;
     let top = pairs

@@ -42,6 +42,6 @@ pub mod regex;
 #[cfg(feature = "testing")]
 pub mod testing;
 
-pub use error::{GrammarError, Location};
+pub use error::{text_from_bytes, GrammarError, Location};
 pub use ir::{Expr, Grammar, Rule, RuleId};
 pub use regex_syntax::hir::Hir;

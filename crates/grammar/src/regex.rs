@@ -22,11 +22,16 @@ use crate::ir::{Expr, Grammar};
 pub struct Config {
     /// Maximum nesting depth of the pattern (guards the parser's stack).
     pub nest_limit: u32,
+    /// Maximum length of the pattern in bytes (checked before parsing).
+    pub max_len: usize,
 }
 
 impl Default for Config {
     fn default() -> Self {
-        Config { nest_limit: 250 }
+        Config {
+            nest_limit: 250,
+            max_len: 4 << 20,
+        }
     }
 }
 
@@ -44,6 +49,13 @@ pub fn parse_with(pattern: &str, config: &Config) -> Result<Grammar, GrammarErro
 
 /// Parses `pattern` into an anchored HIR (see the module docs on anchors).
 pub fn parse_hir(pattern: &str, config: &Config) -> Result<Hir, GrammarError> {
+    if pattern.len() > config.max_len {
+        return Err(GrammarError::Limit {
+            what: "length of the regex in bytes".into(),
+            value: pattern.len() as u64,
+            limit: config.max_len as u64,
+        });
+    }
     let ast = ast::parse::ParserBuilder::new()
         .nest_limit(config.nest_limit)
         .build()

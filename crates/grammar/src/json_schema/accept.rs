@@ -34,6 +34,69 @@ pub(crate) fn json_eq(a: &Value, b: &Value) -> bool {
     }
 }
 
+/// A hash consistent with [`json_eq`]: equal values hash equally.
+pub(crate) fn json_hash(v: &Value) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    match v {
+        Value::Number(n) => match Decimal::from_json(n) {
+            Some(d) => (0u8, d).hash(&mut h),
+            None => (1u8, n.to_string()).hash(&mut h),
+        },
+        Value::Array(xs) => {
+            2u8.hash(&mut h);
+            for x in xs {
+                json_hash(x).hash(&mut h);
+            }
+        }
+        Value::Object(m) => {
+            // Key order does not matter: combine the entries' hashes with
+            // a commutative operation.
+            let mut sum = 0u64;
+            for (k, x) in m {
+                let mut e = std::collections::hash_map::DefaultHasher::new();
+                (k, json_hash(x)).hash(&mut e);
+                sum = sum.wrapping_add(e.finish());
+            }
+            (3u8, m.len(), sum).hash(&mut h);
+        }
+        other => (4u8, other.to_string()).hash(&mut h),
+    }
+    h.finish()
+}
+
+/// Keeps the first of each group of [`json_eq`] values, in order (linear
+/// time for distinct values, where pairwise comparison is quadratic).
+pub(crate) fn dedup_json(values: impl IntoIterator<Item = Value>, out: &mut Vec<Value>) {
+    let mut buckets: std::collections::HashMap<u64, Vec<usize>> = std::collections::HashMap::new();
+    for (i, y) in out.iter().enumerate() {
+        buckets.entry(json_hash(y)).or_default().push(i);
+    }
+    for x in values {
+        let b = buckets.entry(json_hash(&x)).or_default();
+        if !b
+            .iter()
+            .any(|&i| out.get(i).is_some_and(|y| json_eq(&x, y)))
+        {
+            b.push(out.len());
+            out.push(x);
+        }
+    }
+}
+
+/// True if two of `xs` are [`json_eq`].
+pub(crate) fn has_duplicates(xs: &[Value]) -> bool {
+    let mut buckets: std::collections::HashMap<u64, Vec<&Value>> = std::collections::HashMap::new();
+    for x in xs {
+        let b = buckets.entry(json_hash(x)).or_default();
+        if b.iter().any(|y| json_eq(x, y)) {
+            return true;
+        }
+        b.push(x);
+    }
+    false
+}
+
 impl<'a> Compiler<'a> {
     /// Whether `s` matches `h` as a whole.
     pub(crate) fn regex_matches(&mut self, h: &Hir, s: &str) -> Result<bool, GrammarError> {
@@ -164,14 +227,8 @@ impl<'a> Compiler<'a> {
                         return Ok(false);
                     }
                 }
-                if a.unique {
-                    for i in 0..xs.len() {
-                        for j in i + 1..xs.len() {
-                            if json_eq(&xs[i], &xs[j]) {
-                                return Ok(false);
-                            }
-                        }
-                    }
+                if a.unique && has_duplicates(xs) {
+                    return Ok(false);
                 }
                 true
             }

@@ -207,9 +207,36 @@ impl<'a> Compiler<'a> {
             }
             Schema::Ref(id) => Expr::Rule(self.def_rule(*id, d)?),
             Schema::Lazy(parts) => Expr::Rule(self.lazy_rule(parts, d)?),
-            Schema::Array(a) => self.emit_array(a, d)?,
-            Schema::Object(o) => self.emit_object(o, d)?,
+            Schema::Array(a) => {
+                let e = self.emit_array(a, d)?;
+                self.shared(e, "array")
+            }
+            Schema::Object(o) => {
+                let e = self.emit_object(o, d)?;
+                self.shared(e, "object")
+            }
         })
+    }
+
+    /// `e`, or a reference to a new rule holding it when it is large:
+    /// containers repeat their members' expressions (first item, then
+    /// `, item` ...), so nested containers would otherwise grow
+    /// exponentially with depth.
+    fn shared(&mut self, e: Expr, name: &str) -> Expr {
+        const LARGE: usize = 200;
+        let mut n = 0;
+        let mut stack = vec![&e];
+        while let Some(x) = stack.pop() {
+            n += 1;
+            if n > LARGE {
+                break;
+            }
+            stack.extend(x.children());
+        }
+        if n <= LARGE {
+            return e;
+        }
+        Expr::Rule(self.grammar.add_rule(name, e))
     }
 
     fn def_rule(&mut self, id: usize, d: u32) -> Result<RuleId, GrammarError> {

@@ -173,6 +173,8 @@ pub struct Options {
     /// rein does too (and notes it).
     pub openapi_nullable: bool,
     /// Deepest nesting of schemas (and of values while checking `enum`s).
+    /// The schema document itself may nest arrays and objects twice as
+    /// deep; deeper documents are refused before anything walks them.
     pub max_depth: usize,
     /// With [`Whitespace::Pretty`], values nested deeper than this are not
     /// produced (each depth needs its own rules).
@@ -267,6 +269,7 @@ pub fn compile(schema: &Value, options: &Options) -> Result<Grammar, GrammarErro
 
 /// [`compile`], also returning notes.
 pub fn compile_with_notes(schema: &Value, options: &Options) -> Result<Compiled, GrammarError> {
+    check_document_depth(schema, options.max_depth.saturating_mul(2))?;
     let draft = Draft::detect(schema)?;
     let index = Index::build(schema, draft);
     let mut c = Compiler {
@@ -286,6 +289,7 @@ pub fn compile_with_notes(schema: &Value, options: &Options) -> Result<Compiled,
         any_rules: HashMap::new(),
         lazy_rules: HashMap::new(),
         key_cache: HashMap::new(),
+        enum_index: HashMap::new(),
     };
     let s = c.build(schema, "", resolve::DEFAULT_BASE)?;
     let root = c.grammar.add_rule("root", Expr::Nothing);
@@ -303,6 +307,29 @@ pub fn compile_with_notes(schema: &Value, options: &Options) -> Result<Compiled,
         grammar: c.grammar,
         notes: c.notes,
     })
+}
+
+/// Refuses documents nested deeper than `limit` (arrays and objects), before
+/// anything walks them: pointers into deep documents grow quadratically,
+/// and comparing or printing values recurses.
+fn check_document_depth(doc: &Value, limit: usize) -> Result<(), GrammarError> {
+    let mut stack = vec![(doc, 0usize)];
+    while let Some((v, d)) = stack.pop() {
+        let children: Box<dyn Iterator<Item = &Value>> = match v {
+            Value::Array(xs) => Box::new(xs.iter()),
+            Value::Object(m) => Box::new(m.values()),
+            _ => continue,
+        };
+        if d >= limit {
+            return Err(GrammarError::Limit {
+                what: "nesting depth of the schema document".into(),
+                value: d as u64 + 1,
+                limit: limit as u64,
+            });
+        }
+        stack.extend(children.map(|c| (c, d + 1)));
+    }
+    Ok(())
 }
 
 /// The JSON Schema draft, from `$schema` (2020-12 when absent).
@@ -375,6 +402,8 @@ pub(crate) struct Compiler<'a> {
     pub(crate) lazy_rules: HashMap<(String, u32), RuleId>,
     /// Regexes of the keys outside a set of declared keys.
     pub(crate) key_cache: HashMap<Vec<String>, regex_syntax::hir::Hir>,
+    /// Hash indexes of long `enum` arrays, by address.
+    pub(crate) enum_index: HashMap<usize, HashMap<u64, Vec<usize>>>,
 }
 
 impl<'a> Compiler<'a> {

@@ -195,18 +195,14 @@ impl Schema {
                         Schema::Any => return Schema::Any,
                         Schema::Nothing => {}
                         Schema::AnyOf(inner) => stack.extend(inner.into_iter().rev()),
-                        Schema::Values(vs) => {
-                            for x in vs {
-                                if !values.iter().any(|y| super::accept::json_eq(&x, y)) {
-                                    values.push(x);
-                                }
-                            }
-                        }
+                        Schema::Values(vs) => values.extend(vs),
                         s => out.push(s),
                     }
                 }
                 if !values.is_empty() {
-                    out.push(Schema::Values(values));
+                    let mut distinct = Vec::with_capacity(values.len());
+                    super::accept::dedup_json(values, &mut distinct);
+                    out.push(Schema::Values(distinct));
                 }
                 // Every type, unconstrained: any value.
                 let mut kinds = [false; 6];
@@ -225,13 +221,9 @@ impl Schema {
                 }
             }
             Schema::Values(v) if v.is_empty() => Schema::Nothing,
-            Schema::Values(mut v) => {
+            Schema::Values(v) => {
                 let mut out: Vec<Value> = Vec::with_capacity(v.len());
-                for x in v.drain(..) {
-                    if !out.iter().any(|y| super::accept::json_eq(&x, y)) {
-                        out.push(x);
-                    }
-                }
+                super::accept::dedup_json(v, &mut out);
                 Schema::Values(out)
             }
             Schema::Number(n) => {

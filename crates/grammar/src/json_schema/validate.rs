@@ -10,13 +10,35 @@
 
 use serde_json::{Map, Value};
 
-use super::accept::json_eq;
+use super::accept::{has_duplicates, json_eq, json_hash};
 use super::decimal::Decimal;
 use super::formats::{self, Format};
 use super::{pattern, Compiler, Draft, UnknownFormats};
 use crate::GrammarError;
 
 impl<'a> Compiler<'a> {
+    /// Whether `enum` array `e` holds `v`: a linear scan for short arrays,
+    /// a hash index (built once per array) for long ones, since every
+    /// value of a long `enum` is validated against its own schema.
+    fn enum_contains(&mut self, e: &'a [Value], v: &Value) -> bool {
+        if e.len() <= 32 {
+            return e.iter().any(|x| json_eq(x, v));
+        }
+        let index = self
+            .enum_index
+            .entry(e.as_ptr() as usize)
+            .or_insert_with(|| {
+                let mut ix: std::collections::HashMap<u64, Vec<usize>> = Default::default();
+                for (i, x) in e.iter().enumerate() {
+                    ix.entry(json_hash(x)).or_default().push(i);
+                }
+                ix
+            });
+        index
+            .get(&json_hash(v))
+            .is_some_and(|b| b.iter().any(|&i| e.get(i).is_some_and(|x| json_eq(x, v))))
+    }
+
     /// Whether `v` is valid against the schema `node` at `ptr`.
     pub(crate) fn validate(
         &mut self,
@@ -86,7 +108,7 @@ impl<'a> Compiler<'a> {
             let e = e
                 .as_array()
                 .ok_or_else(|| self.err(ptr, "enum", "must be an array"))?;
-            if !e.iter().any(|x| json_eq(x, v)) {
+            if !self.enum_contains(e, v) {
                 return Ok(false);
             }
         }
@@ -308,14 +330,8 @@ impl<'a> Compiler<'a> {
                 return Ok(false);
             }
         }
-        if m.get("uniqueItems") == Some(&Value::Bool(true)) {
-            for i in 0..xs.len() {
-                for j in i + 1..xs.len() {
-                    if json_eq(&xs[i], &xs[j]) {
-                        return Ok(false);
-                    }
-                }
-            }
+        if m.get("uniqueItems") == Some(&Value::Bool(true)) && has_duplicates(xs) {
+            return Ok(false);
         }
         Ok(true)
     }
