@@ -41,8 +41,8 @@ pub struct Limits {
     pub nfa_bytes: usize,
     /// States of the lazily built lexer DFA, per matcher.
     pub max_dfa_states: usize,
-    /// Heap bytes of a matcher's lexer cache (DFA states, transitions and
-    /// per-state token tables).
+    /// Heap bytes of a matcher's lexer DFA states and transitions (the
+    /// per-state token tables have a bound of their own).
     pub max_lexer_cache_bytes: usize,
     /// Earley work (items created plus items scanned while completing) one
     /// call to `compute_mask`, `commit` or `forced_tokens` may do.
