@@ -212,3 +212,40 @@ fn trailing_zeros_can_be_turned_off() {
         assert!(!on.accepts(&text(n, c, e)) && !off.accepts(&text(n, c, e)));
     }
 }
+
+/// `oneOf` and `not` over a recursive definition need the complement of a
+/// schema that contains itself: compiling must end in a located error (or a
+/// grammar), never recurse until the stack overflows (a MaskBench case,
+/// `Github_hard---o91595`, aborted whole runs that way).
+#[test]
+fn complements_of_recursive_definitions_end() {
+    let schema: Value = serde_json::json!({
+        "definitions": {
+            "node": {
+                "type": "object",
+                "properties": {
+                    "kind": {"enum": ["leaf", "branch"]},
+                    "child": {"$ref": "#/definitions/node"}
+                }
+            }
+        },
+        "oneOf": [
+            {"$ref": "#/definitions/node"},
+            {"type": "object", "properties": {"size": {"type": "integer"}}}
+        ]
+    });
+    // Run on a thread with a small stack, as the CLI's workers may have.
+    let res = std::thread::Builder::new()
+        .stack_size(2 << 20)
+        .spawn(move || {
+            compile(&schema, &Options::default())
+                .map(|_| ())
+                .map_err(|e| e.to_string())
+        })
+        .expect("thread")
+        .join()
+        .expect("no panic");
+    if let Err(e) = res {
+        assert!(e.contains("oneOf") || e.contains("nesting"), "{e}");
+    }
+}

@@ -307,6 +307,29 @@ impl<'a> Compiler<'a> {
         at: &Rc<str>,
         keyword: &str,
     ) -> Result<Schema, GrammarError> {
+        // Complements of recursive definitions can nest without end (each
+        // level negates the members of an object again): bounded like
+        // intersections, an error rather than a stack overflow.
+        self.depth += 1;
+        if self.depth > self.opts.max_depth {
+            self.depth -= 1;
+            return Err(GrammarError::Limit {
+                what: format!("nesting of complements (`{keyword}` over recursive definitions)"),
+                value: self.depth as u64,
+                limit: self.opts.max_depth as u64,
+            });
+        }
+        let r = self.negate_inner(s, at, keyword);
+        self.depth -= 1;
+        r
+    }
+
+    fn negate_inner(
+        &mut self,
+        s: Schema,
+        at: &Rc<str>,
+        keyword: &str,
+    ) -> Result<Schema, GrammarError> {
         self.tick(1)?;
         use Schema as S;
         let r = match s {
