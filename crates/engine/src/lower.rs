@@ -203,14 +203,7 @@ impl<'g> Lowerer<'g> {
                 limit: self.limits.max_regex_size as u64,
             });
         }
-        let id = self.b.lexemes.len() as u32;
-        if self.b.lexemes.len() >= self.limits.max_lexemes {
-            return Err(GrammarError::Limit {
-                what: "number of lexemes".into(),
-                value: id as u64 + 1,
-                limit: self.limits.max_lexemes as u64,
-            });
-        }
+        let id = self.next_lexeme_id()?;
         self.b.lexemes.push(h);
         self.lexeme_ids.insert(key, id);
         Ok(Some(Sym::lex(id)))
@@ -241,6 +234,16 @@ impl<'g> Lowerer<'g> {
                 "regex `{h}` uses look-around assertions, which lexemes cannot have"
             )));
         }
+        let id = self.next_lexeme_id()?;
+        self.check_regex_depth(&h)?;
+        self.b.lexemes.push(h);
+        self.b.lex_max_tokens.resize(id as usize, None);
+        self.b.lex_max_tokens.push(Some(max_tokens));
+        Ok(vec![vec![Sym::lex(id)]])
+    }
+
+    /// The id the next lexeme gets, if the lexeme limit allows one more.
+    fn next_lexeme_id(&self) -> Result<u32, GrammarError> {
         let id = self.b.lexemes.len() as u32;
         if self.b.lexemes.len() >= self.limits.max_lexemes {
             return Err(GrammarError::Limit {
@@ -249,11 +252,7 @@ impl<'g> Lowerer<'g> {
                 limit: self.limits.max_lexemes as u64,
             });
         }
-        self.check_regex_depth(&h)?;
-        self.b.lexemes.push(h);
-        self.b.lex_max_tokens.resize(id as usize, None);
-        self.b.lex_max_tokens.push(Some(max_tokens));
-        Ok(vec![vec![Sym::lex(id)]])
+        Ok(id)
     }
 
     fn check_regex_depth(&self, h: &Hir) -> Result<(), GrammarError> {
