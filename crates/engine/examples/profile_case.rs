@@ -3,7 +3,10 @@
 //! counters and timings.
 //!
 //! With `SHOW_SLOW=1`, prints the output so far at every mask that built a
-//! token table.
+//! token table; with `SLOWEST=N`, the N slowest masks of the run at the
+//! end; `QUIET=1` prints only the totals. Schemas are compiled with keys
+//! in any order, as `rein mask-bench` does (`KEY_ORDER=declared` for the
+//! order of `properties`).
 //!
 //! ```text
 //! cargo run --release -p rein-engine --example profile_case -- llama3 CASE.json...
@@ -13,8 +16,12 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use rein_engine::{Compiler, Matcher, MatcherStats, TokenMask, Vocabulary};
-use rein_grammar::json_schema::{compile, Options};
+use rein_grammar::json_schema::{compile, KeyOrder, Options};
 use serde_json::Value;
+
+/// A slow mask: its time, the case, the output before it, and (table
+/// builds, table hits, walk nodes, frontier walks) during it.
+type Slow = (Duration, String, String, (u64, u64, u64, u64));
 
 fn main() -> anyhow::Result<()> {
     let mut args = std::env::args().skip(1);
@@ -24,16 +31,30 @@ fn main() -> anyhow::Result<()> {
     let t = Instant::now();
     let _ = Compiler::new(&vocab);
     println!(
-        "vocabulary slices: {:.1} ms",
-        t.elapsed().as_secs_f64() * 1e3
+        "vocabulary slices: {:.1} ms ({} tokens, {} trie nodes)",
+        t.elapsed().as_secs_f64() * 1e3,
+        vocab.len(),
+        vocab.trie().num_nodes()
     );
     let mut all: Vec<Duration> = Vec::new();
     let mut ttfms: Vec<Duration> = Vec::new();
     let mut front: Vec<Duration> = Vec::new();
+    // With `SLOWEST=N`, the N slowest masks of the whole run are printed at
+    // the end, with what they did.
+    let slowest: usize = std::env::var("SLOWEST")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let mut slow: Vec<Slow> = Vec::new();
+    let mut options = Options::default();
+    options.key_order = match std::env::var("KEY_ORDER").as_deref() {
+        Ok("declared") => KeyOrder::Declared,
+        _ => KeyOrder::Any,
+    };
     for path in args {
         let case: Value = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
         let t = Instant::now();
-        let ir = match compile(&case["schema"], &Options::default()) {
+        let ir = match compile(&case["schema"], &options) {
             Ok(ir) => ir,
             Err(e) => {
                 println!("{path}: schema error: {e}");
@@ -64,9 +85,30 @@ fn main() -> anyhow::Result<()> {
             let show = std::env::var_os("SHOW_SLOW").is_some();
             for tk in vocab.encode(&text)? {
                 let t = Instant::now();
-                let before = m.stats().table_builds;
+                let s0 = m.stats();
+                let before = s0.table_builds;
                 m.compute_mask(&mut mask)?;
-                times.push(t.elapsed());
+                let took = t.elapsed();
+                times.push(took);
+                if slowest > 0 && (slow.len() < slowest || took > slow[slow.len() - 1].0) {
+                    let s1 = m.stats();
+                    // (table builds, table hits, walk nodes, frontier walks)
+                    let delta = (
+                        s1.table_builds - s0.table_builds,
+                        s1.table_hits - s0.table_hits,
+                        s1.walk_nodes - s0.walk_nodes,
+                        s1.frontier_walks - s0.frontier_walks,
+                    );
+                    let tail = &done[done.len().saturating_sub(50)..];
+                    slow.push((
+                        took,
+                        path.clone(),
+                        String::from_utf8_lossy(tail).into_owned(),
+                        delta,
+                    ));
+                    slow.sort_by_key(|x| std::cmp::Reverse(x.0));
+                    slow.truncate(slowest);
+                }
                 if show && m.stats().table_builds > before {
                     let tail = &done[done.len().saturating_sub(40)..];
                     println!(
@@ -104,6 +146,13 @@ fn main() -> anyhow::Result<()> {
             p(50),
             p(90),
             times.last().copied().map_or(0.0, us),
+        );
+    }
+    for (d, path, tail, (builds, hits, nodes, frontier)) in &slow {
+        let name = path.rsplit('/').next().unwrap_or(path);
+        println!(
+            "{:>8.0} µs {name}: builds {builds} hits {hits} walk nodes {nodes} frontier {frontier} after {tail:?}",
+            d.as_secs_f64() * 1e6,
         );
     }
     all.sort();

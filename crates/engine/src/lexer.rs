@@ -30,6 +30,9 @@ pub(crate) const FULL_TRIE: TrieIndex = TrieIndex::MAX;
 /// The dead state: no lexeme can match.
 pub(crate) const DEAD: u32 = 0;
 const UNKNOWN: u32 = u32::MAX;
+/// Set in a transition-table entry when some lexeme matches in the target
+/// state (state ids stay below it: see `Limits::max_dfa_states`).
+const ACCEPTS: u32 = 1 << 30;
 
 /// The immutable part of the lexer, shared by every matcher.
 #[derive(Debug)]
@@ -76,7 +79,7 @@ impl Lexer {
             nfa,
             classes,
             stride,
-            max_states: limits.max_dfa_states,
+            max_states: limits.max_dfa_states.min(ACCEPTS as usize - 1),
             state_lexeme,
             max_cache_bytes: limits.max_lexer_cache_bytes,
         })
@@ -300,12 +303,32 @@ impl LexerCache {
             None => self.walk_lexer(lexer, vocab.trie(), FULL_TRIE, s, &mut list, &mut frontier),
             Some(sl) => (|| {
                 let depth = self.slice_depth(lexer, sl, s)?;
-                for (j, g) in sl.groups.iter().enumerate() {
-                    if depth == usize::MAX || g.max_len < depth {
-                        groups = j + 1;
-                    } else {
-                        self.walk_lexer(lexer, &g.trie, j as u32, s, &mut list, &mut frontier)?;
-                    }
+                let whole = sl
+                    .groups
+                    .iter()
+                    .take_while(|g| depth == usize::MAX || g.max_len < depth)
+                    .count();
+                // The groups' tries repeat the prefixes they share, so
+                // when few groups are let through whole, one walk of the
+                // vocabulary's own trie visits fewer nodes.
+                let walked: usize = sl.groups[whole..]
+                    .iter()
+                    .map(|g| g.trie.num_nodes())
+                    .sum::<usize>()
+                    + sl.rest.num_nodes();
+                if walked > vocab.trie().num_nodes() {
+                    return self.walk_lexer(
+                        lexer,
+                        vocab.trie(),
+                        FULL_TRIE,
+                        s,
+                        &mut list,
+                        &mut frontier,
+                    );
+                }
+                groups = whole;
+                for (j, g) in sl.groups.iter().enumerate().skip(whole) {
+                    self.walk_lexer(lexer, &g.trie, j as u32, s, &mut list, &mut frontier)?;
                 }
                 self.walk_lexer(
                     lexer,
@@ -367,13 +390,11 @@ impl LexerCache {
             let Some(&(_, parent)) = stack.last() else {
                 break;
             };
-            let t = self.next(lexer, parent, trie.node_byte(i))?;
-            if t == DEAD {
-                i = trie.subtree_end(i);
-                continue;
-            }
-            if !self.accepts(t).is_empty() {
-                frontier.push((which, i as u32, parent));
+            let t = self.next_flagged(lexer, parent, trie.node_byte(i))?;
+            if t == DEAD || t & ACCEPTS != 0 {
+                if t != DEAD {
+                    frontier.push((which, i as u32, parent));
+                }
                 i = trie.subtree_end(i);
                 continue;
             }
@@ -392,11 +413,14 @@ impl LexerCache {
     /// `usize::MAX` if none does. Lengths above [`MAX_BOUNDED`] are
     /// reported as `MAX_BOUNDED + 1` (or earlier) without being exact.
     fn slice_depth(&mut self, lexer: &Lexer, sl: &Slices, s: u32) -> Result<usize, MaskError> {
-        /// Product states explored beyond the bounded depths.
-        const CLOSURE_CAP: usize = 64;
+        /// Product states explored beyond the bounded depths. Keys of
+        /// objects with many declared properties need a few hundred (every
+        /// prefix of a declared key is its own DFA state); proving their
+        /// text unbounded skips a walk of nearly the whole vocabulary.
+        const CLOSURE_CAP: usize = 1024;
         /// Product states expanded in all: past this, the depth reached
         /// so far is reported (exact for every shorter text).
-        const WORK_CAP: usize = 512;
+        const WORK_CAP: usize = 4096;
         if self.slice_trans.is_empty() {
             // One byte per (slice target, lexer byte class): bytes of one
             // class move the lexer alike.
@@ -597,12 +621,24 @@ impl LexerCache {
     /// The state after reading `byte` in state `s`.
     #[inline]
     pub(crate) fn next(&mut self, lexer: &Lexer, s: u32, byte: u8) -> Result<u32, MaskError> {
+        Ok(self.next_flagged(lexer, s, byte)? & !ACCEPTS)
+    }
+
+    /// [`LexerCache::next`] with the [`ACCEPTS`] bit set when some lexeme
+    /// matches in the state reached (one memory read for both, in walks).
+    #[inline]
+    fn next_flagged(&mut self, lexer: &Lexer, s: u32, byte: u8) -> Result<u32, MaskError> {
         let i = s as usize * lexer.stride + lexer.classes[byte as usize] as usize;
         let t = self.trans[i];
         if t != UNKNOWN {
             return Ok(t);
         }
         let t = self.compute(lexer, s, byte)?;
+        let t = if self.accepts(t).is_empty() {
+            t
+        } else {
+            t | ACCEPTS
+        };
         self.trans[i] = t;
         Ok(t)
     }

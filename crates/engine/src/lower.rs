@@ -267,16 +267,16 @@ impl<'g> Lowerer<'g> {
         Ok(())
     }
 
-    /// The regex of rule `r` with its size and depth, if it is regular.
-    fn rule_hir(&mut self, r: RuleId) -> Result<Option<(Hir, usize, usize)>, GrammarError> {
+    /// Lowers rule `r` to a regex once (with its size and depth), or
+    /// records that it is not regular.
+    fn ensure_rule_hir(&mut self, r: RuleId) -> Result<(), GrammarError> {
         match &self.rule_regex[r.index()] {
-            RuleRegex::Done(x) => return Ok(x.clone()),
-            RuleRegex::InProgress => return Ok(None), // recursive
+            RuleRegex::Done(_) | RuleRegex::InProgress => return Ok(()), // InProgress: recursive
             RuleRegex::Unvisited => {}
         }
         if self.g.rules[r.index()].max_tokens.is_some() {
             self.rule_regex[r.index()] = RuleRegex::Done(None);
-            return Ok(None);
+            return Ok(());
         }
         self.rule_regex[r.index()] = RuleRegex::InProgress;
         self.enter()?;
@@ -285,18 +285,66 @@ impl<'g> Lowerer<'g> {
         self.depth -= 1;
         // A rule found recursive while visiting it may have been marked
         // done by an inner visit; recursion makes every rule of the cycle
-        // non-regular, which `to_hir` already reported as None.
+        // non-regular, which `lower_hir` already reported as None.
         let res = h.map(|h| {
             let n = hir_size(&h);
             let d = hir_depth(&h);
             (h, n, d)
         });
-        self.rule_regex[r.index()] = RuleRegex::Done(res.clone());
-        Ok(res)
+        self.rule_regex[r.index()] = RuleRegex::Done(res);
+        Ok(())
+    }
+
+    /// Whether `e` lowers to a regex ([`Lowerer::lower_hir`] gives
+    /// `Some`), found without building one (rules referred to are lowered
+    /// once and cached). Lowering asks this at every level of a
+    /// non-regular expression; building and dropping the regexes of the
+    /// regular parts each time was most of the compile time of large
+    /// grammars.
+    fn is_regular(&mut self, e: &Expr) -> Result<bool, GrammarError> {
+        self.enter()?;
+        let r = match e {
+            Expr::Empty | Expr::Nothing | Expr::Literal(_) | Expr::Regex(_) => true,
+            Expr::Capture { .. } => false,
+            Expr::Rule(r) => self.inlined_rule(*r)?,
+            Expr::Repeat { expr, .. } => self.is_regular(expr)?,
+            Expr::Seq(parts) | Expr::Alt(parts) => {
+                let mut ok = true;
+                for p in parts {
+                    if !self.is_regular(p)? {
+                        ok = false;
+                        break;
+                    }
+                }
+                ok
+            }
+        };
+        self.depth -= 1;
+        Ok(r)
+    }
+
+    /// Whether a reference to rule `r` is inlined as a regex: the rule is
+    /// regular and its regex small.
+    fn inlined_rule(&mut self, r: RuleId) -> Result<bool, GrammarError> {
+        self.ensure_rule_hir(r)?;
+        Ok(match &self.rule_regex[r.index()] {
+            RuleRegex::Done(Some((_, n, d))) => {
+                *n <= self.limits.inline_regex_nodes && *d <= self.limits.max_regex_depth / 4
+            }
+            _ => false,
+        })
     }
 
     /// The regex for `e` if it is regular, else `None`.
     fn lower_hir(&mut self, e: &Expr) -> Result<Option<Hir>, GrammarError> {
+        if !self.is_regular(e)? {
+            return Ok(None);
+        }
+        self.build_hir(e)
+    }
+
+    /// The regex for `e`, which [`Lowerer::is_regular`] said is regular.
+    fn build_hir(&mut self, e: &Expr) -> Result<Option<Hir>, GrammarError> {
         self.enter()?;
         let r = match e {
             Expr::Empty => Some(Hir::empty()),
@@ -307,20 +355,15 @@ impl<'g> Lowerer<'g> {
                 self.check_regex_depth(h)?;
                 Some((**h).clone())
             }
-            Expr::Rule(r) => match self.rule_hir(*r)? {
-                Some((h, n, d))
-                    if n <= self.limits.inline_regex_nodes
-                        && d <= self.limits.max_regex_depth / 4 =>
-                {
-                    Some(h)
-                }
+            Expr::Rule(r) => match (self.inlined_rule(*r)?, &self.rule_regex[r.index()]) {
+                (true, RuleRegex::Done(Some((h, _, _)))) => Some(h.clone()),
                 _ => None,
             },
             Expr::Seq(parts) => {
                 let mut hs = Vec::with_capacity(parts.len());
                 let mut ok = true;
                 for p in parts {
-                    match self.lower_hir(p)? {
+                    match self.build_hir(p)? {
                         Some(h) => hs.push(h),
                         None => ok = false,
                     }
@@ -331,7 +374,7 @@ impl<'g> Lowerer<'g> {
                 let mut hs = Vec::with_capacity(alts.len());
                 let mut ok = true;
                 for p in alts {
-                    match self.lower_hir(p)? {
+                    match self.build_hir(p)? {
                         Some(h) => hs.push(h),
                         None => ok = false,
                     }
@@ -340,7 +383,7 @@ impl<'g> Lowerer<'g> {
             }
             Expr::Repeat { expr, min, max } => {
                 self.check_repeat(*min, *max)?;
-                self.lower_hir(expr)?.map(|h| {
+                self.build_hir(expr)?.map(|h| {
                     Hir::repetition(Repetition {
                         min: *min,
                         max: *max,
