@@ -15,7 +15,7 @@ use serde_json::json;
 
 fn main() -> anyhow::Result<()> {
     let mut g = Generator::load("smollm2-135m-instruct", None)?;
-    let tools = ToolChoice::new(vec![
+    let tools = vec![
         Tool::new(
             "get_weather",
             json!({"type": "object",
@@ -31,18 +31,25 @@ fn main() -> anyhow::Result<()> {
                    "required": ["a", "b"], "additionalProperties": false}),
         )
         .with_description("adds two numbers"),
-    ])
-    .allow_answer(true);
-    for question in [
-        "What's the weather like in Paris right now?",
-        "What is 17 plus 25?",
-        "Who wrote Hamlet?",
+    ];
+    // "required": the model must call one of the tools; "auto": it may also answer in
+    // text. Either way the arguments fit the chosen tool's schema.
+    let required = ToolChoice::new(tools.clone()).allow_answer(false);
+    let auto = ToolChoice::new(tools).allow_answer(true);
+    for (choice, mode, question) in [
+        (
+            &required,
+            "required",
+            "What's the weather like in Paris right now?",
+        ),
+        (&required, "required", "What is 17 plus 25?"),
+        (&auto, "auto", "Who wrote Hamlet?"),
     ] {
-        let program = tools.program("Thought: ")?;
-        let prompt = Prompt::chat(format!("{}\nQuestion: {question}", tools.describe()));
+        let program = choice.program("Thought: ")?;
+        let prompt = Prompt::chat(format!("{}\nQuestion: {question}", choice.describe()));
         let out = program.run(&mut g, &Vars::new(), &RunConfig::new().prompt(prompt))?;
         let call = ToolCall::from_value(out.captures.get("call").unwrap_or(&json!(null)))?;
-        println!("Q: {question}\n{}\n=> {call:?}\n", out.text);
+        println!("Q ({mode}): {question}\n{}\n=> {call:?}\n", out.text);
     }
     Ok(())
 }

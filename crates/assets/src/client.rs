@@ -22,9 +22,10 @@ pub trait Runner: Send + Sync {
     fn run(&self, program: &str, args: &[&str], cwd: &Path) -> Result<(), RunnerFailure>;
 }
 
-/// Spawns the real program. Its stderr is inherited; its stdout is copied
-/// line by line to our stderr, so stdout stays clean for the caller's own
-/// output.
+/// Spawns the real program. Its stderr is inherited, and its stdout goes
+/// to our stderr too, so stdout stays clean for the caller's own output.
+/// On Unix the child writes to our stderr directly: when that is a
+/// terminal, `pip` draws its download progress bar there.
 #[derive(Clone, Copy, Debug, Default)]
 pub struct SystemRunner;
 
@@ -34,7 +35,7 @@ impl Runner for SystemRunner {
             .args(args)
             .current_dir(cwd)
             .stdin(Stdio::null())
-            .stdout(Stdio::piped())
+            .stdout(stdout_to_stderr())
             .stderr(Stdio::inherit())
             .spawn()
         {
@@ -58,4 +59,20 @@ impl Runner for SystemRunner {
             Err(e) => Err(RunnerFailure::Failed(format!("cannot wait: {e}"))),
         }
     }
+}
+
+/// Where a child's stdout goes: our own stderr where it can be shared,
+/// else a pipe that [`SystemRunner::run`] copies to stderr.
+#[cfg(unix)]
+fn stdout_to_stderr() -> Stdio {
+    use std::os::fd::AsFd;
+    match std::io::stderr().as_fd().try_clone_to_owned() {
+        Ok(fd) => Stdio::from(fd),
+        Err(_) => Stdio::piped(),
+    }
+}
+
+#[cfg(not(unix))]
+fn stdout_to_stderr() -> Stdio {
+    Stdio::piped()
 }

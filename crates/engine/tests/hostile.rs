@@ -244,6 +244,29 @@ fn ref_cycles_without_base_case_are_errors() {
     assert!(accepts(&g, b"[[[null],[]]]") && !accepts(&g, b"[[1]]"));
 }
 
+/// `not` of `allOf` of patterns, three levels deep: each `not` turns an
+/// intersection into a union, and intersecting the unions multiplies
+/// their branches and copies their regexes. The work limit counts those
+/// copies and the automata built for the patterns, so this ends in the
+/// limit error quickly (it once ran for minutes under the same limit).
+#[test]
+fn complements_of_pattern_conjunctions_end_in_the_work_limit() {
+    let leaf = |a: &str, b: &str, c: &str| json!({"not": {"allOf": [{"pattern": a}, {"pattern": b}, {"pattern": c}]}});
+    let level = |k: usize| {
+        json!({"not": {"allOf": [
+            leaf("^....$", &format!("a{k}"), &format!("{k}b")),
+            leaf("^[a-z0-9]*$", &format!("{k}{k}"), &format!("[c{k}]")),
+            leaf("^[a-z]+", &format!("{k}.*d"), &format!("e{k}")),
+        ]}})
+    };
+    let s = json!({"type": "string", "allOf": [level(1), level(2), level(3), {"maxLength": 200}]});
+    let msg = limit_error(schema(&s));
+    assert!(
+        msg.starts_with("limit exceeded: schema compilation work is "),
+        "{msg}"
+    );
+}
+
 #[test]
 fn min_length_of_a_billion_is_a_limit_error() {
     let msg = limit_error(schema(

@@ -225,7 +225,9 @@ pub fn without_substrings(hir: Option<&Hir>, words: &[&str]) -> Result<Option<Hi
         any,
     ]);
     let pos: Vec<&Hir> = hir.into_iter().collect();
-    automata::combine(&pos, &[&containing]).map_err(|_| GrammarError::Limit {
+    // The same bound as a JSON Schema's default work limit.
+    let mut budget = automata::Budget::new(2_000_000);
+    automata::combine(&pos, &[&containing], &mut budget).map_err(|_| GrammarError::Limit {
         what: "automaton states for stop strings".into(),
         value: words.len() as u64,
         limit: words.len() as u64,

@@ -15,6 +15,33 @@ use regex_syntax::hir::{Class, ClassUnicode, ClassUnicodeRange, Hir, HirKind};
 
 use super::rx::{self, TooBig};
 
+/// The work of automata operations, in transitions (and regex nodes)
+/// built, charged to the schema compiler's work limit: one intersection is
+/// bounded by the sizes below, but a schema can ask for thousands of them
+/// (`not` of `allOf` of patterns, nested), and Moore's minimization is
+/// quadratic in the states.
+#[derive(Debug)]
+pub(crate) struct Budget {
+    left: usize,
+    /// Work done so far.
+    pub(crate) used: usize,
+}
+
+impl Budget {
+    /// A budget of `left` units.
+    pub(crate) fn new(left: usize) -> Budget {
+        Budget { left, used: 0 }
+    }
+
+    fn spend(&mut self, n: usize) -> Result<(), TooBig> {
+        self.used = self.used.saturating_add(n);
+        if self.used > self.left {
+            return Err(TooBig);
+        }
+        Ok(())
+    }
+}
+
 /// Budgets of one [`combine`].
 const MAX_NFA_STATES: usize = 20_000;
 const MAX_DFA_STATES: usize = 4_000;
@@ -232,7 +259,7 @@ impl Dfa {
         self.trans[s as usize * self.n + a]
     }
 
-    fn from_hir(h: &Hir, alpha: &Alphabet) -> Result<Dfa, TooBig> {
+    fn from_hir(h: &Hir, alpha: &Alphabet, b: &mut Budget) -> Result<Dfa, TooBig> {
         let mut nfa = Nfa {
             eps: Vec::new(),
             edges: Vec::new(),
@@ -250,6 +277,7 @@ impl Dfa {
         let mut i = 0;
         while i < sets.len() {
             let set = sets[i].clone();
+            b.spend(n + set.len())?;
             accept.push(set.contains(&e));
             let mut by_sym: Vec<Vec<u32>> = vec![Vec::new(); n];
             for &x in &set {
@@ -281,7 +309,12 @@ impl Dfa {
     }
 
     /// The product automaton accepting where `f(accept_a, accept_b)`.
-    fn product(&self, o: &Dfa, f: impl Fn(bool, bool) -> bool) -> Result<Dfa, TooBig> {
+    fn product(
+        &self,
+        o: &Dfa,
+        f: impl Fn(bool, bool) -> bool,
+        b: &mut Budget,
+    ) -> Result<Dfa, TooBig> {
         let n = self.n;
         let mut ids: HashMap<(u32, u32), u32> = HashMap::new();
         let mut pairs = vec![(0u32, 0u32)];
@@ -291,6 +324,7 @@ impl Dfa {
         let mut i = 0;
         while i < pairs.len() {
             let (p, q) = pairs[i];
+            b.spend(n)?;
             accept.push(f(self.accept[p as usize], o.accept[q as usize]));
             for a in 0..n {
                 let t = (self.next(p, a), o.next(q, a));
@@ -347,11 +381,12 @@ impl Dfa {
     }
 
     /// Moore's partition refinement.
-    fn minimize(&self) -> Dfa {
+    fn minimize(&self, b: &mut Budget) -> Result<Dfa, TooBig> {
         let k = self.states();
         let mut class: Vec<u32> = self.accept.iter().map(|&a| a as u32).collect();
         let mut count = 0;
         loop {
+            b.spend(k * (self.n + 1))?;
             let mut ids: HashMap<Vec<u32>, u32> = HashMap::new();
             let mut next = Vec::with_capacity(k);
             for s in 0..k {
@@ -398,15 +433,15 @@ impl Dfa {
                 trans.push(order[&class[self.next(s as u32, a) as usize]]);
             }
         }
-        Dfa {
+        Ok(Dfa {
             n: self.n,
             trans,
             accept,
-        }
+        })
     }
 
     /// A regex for the language, by state elimination.
-    fn to_hir(&self, alpha: &Alphabet) -> Result<Hir, TooBig> {
+    fn to_hir(&self, alpha: &Alphabet, w: &mut Budget) -> Result<Hir, TooBig> {
         let live = self.live();
         if !live[0] {
             return Ok(Hir::fail());
@@ -438,6 +473,7 @@ impl Dfa {
             if !live[s] {
                 continue;
             }
+            w.spend(self.n)?;
             if self.accept[s] {
                 add(&mut edges, s, fin, Hir::empty(), 1);
             }
@@ -481,6 +517,7 @@ impl Dfa {
                     if size > MAX_REGEX_NODES {
                         return Err(TooBig);
                     }
+                    w.spend(size)?;
                     let h = rx::concat(parts);
                     succ[p].insert(q);
                     pred[q].insert(p);
@@ -516,7 +553,7 @@ impl Dfa {
 
 /// The strings matched by every regex of `pos` and by none of `neg`
 /// (`pos` empty: every string), as a regex; `None` when there are none.
-pub(crate) fn combine(pos: &[&Hir], neg: &[&Hir]) -> Result<Option<Hir>, TooBig> {
+pub(crate) fn combine(pos: &[&Hir], neg: &[&Hir], b: &mut Budget) -> Result<Option<Hir>, TooBig> {
     let all: Vec<&Hir> = pos.iter().chain(neg).copied().collect();
     let alpha = Alphabet::new(&all);
     if alpha.len() > MAX_SYMBOLS {
@@ -524,24 +561,24 @@ pub(crate) fn combine(pos: &[&Hir], neg: &[&Hir]) -> Result<Option<Hir>, TooBig>
     }
     let mut acc: Option<Dfa> = None;
     for h in pos {
-        let d = Dfa::from_hir(h, &alpha)?.minimize();
+        let d = Dfa::from_hir(h, &alpha, b)?.minimize(b)?;
         acc = Some(match acc {
             None => d,
-            Some(a) => a.product(&d, |x, y| x && y)?.minimize(),
+            Some(a) => a.product(&d, |x, y| x && y, b)?.minimize(b)?,
         });
     }
     let mut acc = match acc {
         Some(a) => a,
-        None => Dfa::from_hir(&rx::rep(rx::any_char(), 0, None), &alpha)?,
+        None => Dfa::from_hir(&rx::rep(rx::any_char(), 0, None), &alpha, b)?,
     };
     for h in neg {
-        let d = Dfa::from_hir(h, &alpha)?.minimize().complement();
-        acc = acc.product(&d, |x, y| x && y)?.minimize();
+        let d = Dfa::from_hir(h, &alpha, b)?.minimize(b)?.complement();
+        acc = acc.product(&d, |x, y| x && y, b)?.minimize(b)?;
     }
     if acc.is_empty() {
         return Ok(None);
     }
-    acc.to_hir(&alpha).map(Some)
+    acc.to_hir(&alpha, b).map(Some)
 }
 
 /// Whether some string matches both regexes.
@@ -551,9 +588,11 @@ pub(crate) fn intersects(a: &Hir, b: &Hir) -> Result<bool, TooBig> {
     if alpha.len() > MAX_SYMBOLS {
         return Err(TooBig);
     }
-    let x = Dfa::from_hir(a, &alpha)?.minimize();
-    let y = Dfa::from_hir(b, &alpha)?.minimize();
-    Ok(!x.product(&y, |p, q| p && q)?.is_empty())
+    let mut budget = Budget::new(usize::MAX);
+    let w = &mut budget;
+    let x = Dfa::from_hir(a, &alpha, w)?.minimize(w)?;
+    let y = Dfa::from_hir(b, &alpha, w)?.minimize(w)?;
+    Ok(!x.product(&y, |p, q| p && q, w)?.is_empty())
 }
 
 #[cfg(test)]
@@ -561,6 +600,10 @@ mod tests {
     use super::*;
     use regex_automata::meta::Regex;
     use regex_syntax::hir::Look;
+
+    fn comb(pos: &[&Hir], neg: &[&Hir]) -> Result<Option<Hir>, TooBig> {
+        combine(pos, neg, &mut Budget::new(usize::MAX))
+    }
 
     fn p(s: &str) -> Hir {
         rx::parse_fixed(s).unwrap()
@@ -578,7 +621,7 @@ mod tests {
 
     #[test]
     fn intersection_of_patterns() {
-        let h = combine(&[&p("[a-z]+[0-9]*"), &p(".*[0-9]")], &[])
+        let h = comb(&[&p("[a-z]+[0-9]*"), &p(".*[0-9]")], &[])
             .unwrap()
             .unwrap();
         let m = matcher(&h);
@@ -592,9 +635,7 @@ mod tests {
 
     #[test]
     fn difference_with_words() {
-        let h = combine(&[&p("[a-z]{1,4}")], &[&p("foo|ba")])
-            .unwrap()
-            .unwrap();
+        let h = comb(&[&p("[a-z]{1,4}")], &[&p("foo|ba")]).unwrap().unwrap();
         let m = matcher(&h);
         for s in ["fo", "fooo", "b", "bar", "x"] {
             assert!(m(s), "{s}");
@@ -606,7 +647,7 @@ mod tests {
 
     #[test]
     fn complement_keeps_unicode() {
-        let h = combine(&[], &[&p("x-.*")]).unwrap().unwrap();
+        let h = comb(&[], &[&p("x-.*")]).unwrap().unwrap();
         let m = matcher(&h);
         for s in ["", "x", "xy", "é", "😀x-", "y-x"] {
             assert!(m(s), "{s}");
@@ -618,7 +659,7 @@ mod tests {
 
     #[test]
     fn empty_results() {
-        assert!(combine(&[&p("[a-z]+")], &[&p(".*")]).unwrap().is_none());
+        assert!(comb(&[&p("[a-z]+")], &[&p(".*")]).unwrap().is_none());
         assert!(!intersects(&p("[0-9]+"), &p("[a-z]+")).unwrap());
         assert!(intersects(&p("a.*"), &p(".*b")).unwrap());
     }
@@ -628,6 +669,18 @@ mod tests {
         // (a|b)^n followed by a bounded copy: the DFA for "the 20th
         // character from the end is a" has 2^20 states.
         let h = p("[ab]*a[ab]{19}");
-        assert!(combine(&[&h], &[&p("b*")]).is_err());
+        assert!(comb(&[&h], &[&p("b*")]).is_err());
+    }
+
+    #[test]
+    fn work_is_counted_and_bounded() {
+        let (a, b) = (p("[a-z0-9]{1,6}"), p(".*[0-9]{2}.*"));
+        let mut budget = Budget::new(usize::MAX);
+        assert!(combine(&[&a], &[&b], &mut budget).unwrap().is_some());
+        let used = budget.used;
+        assert!(used > 100, "{used}");
+        // The same operation with less than it needs stops with an error.
+        assert!(combine(&[&a], &[&b], &mut Budget::new(used / 2)).is_err());
+        assert!(combine(&[&a], &[&b], &mut Budget::new(used)).is_ok());
     }
 }

@@ -9,7 +9,6 @@
 use regex_syntax::hir::Hir;
 use serde_json::Value;
 
-use super::automata;
 use super::decimal::Decimal;
 use super::number;
 use super::rx::{self, alt, concat, lit, rep};
@@ -468,7 +467,7 @@ impl<'a> Compiler<'a> {
             1 => Some(s.regexes[0].hir.clone()),
             _ => {
                 let all: Vec<&Hir> = s.regexes.iter().map(|r| &r.hir).collect();
-                match automata::combine(&all, &[]) {
+                match self.combine(&all, &[])? {
                     Ok(Some(h)) => Some(h),
                     Ok(None) => Some(Hir::fail()),
                     Err(_) => {
@@ -1167,7 +1166,7 @@ impl<'a> Compiler<'a> {
                     }
                     let pos_refs: Vec<&Hir> = pos.iter().collect();
                     let neg_refs: Vec<&Hir> = neg.iter().collect();
-                    match automata::combine(&pos_refs, &neg_refs) {
+                    match self.combine(&pos_refs, &neg_refs)? {
                         Ok(Some(h)) => h,
                         Ok(None) => continue,
                         Err(_) => return Err(self.err(

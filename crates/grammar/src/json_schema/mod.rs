@@ -426,6 +426,19 @@ impl<'a> Compiler<'a> {
         }
     }
 
+    /// [`automata::combine`] with what is left of the work limit; the
+    /// work it did is counted, so running out of it is the limit error.
+    pub(crate) fn combine(
+        &mut self,
+        pos: &[&regex_syntax::hir::Hir],
+        neg: &[&regex_syntax::hir::Hir],
+    ) -> Result<Result<Option<regex_syntax::hir::Hir>, rx::TooBig>, GrammarError> {
+        let mut budget = automata::Budget::new(self.opts.max_work.saturating_sub(self.work));
+        let r = automata::combine(pos, neg, &mut budget);
+        self.tick(budget.used)?;
+        Ok(r)
+    }
+
     /// Counts work; fails past [`Options::max_work`].
     pub(crate) fn tick(&mut self, n: usize) -> Result<(), GrammarError> {
         self.work += n;

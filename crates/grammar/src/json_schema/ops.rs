@@ -35,6 +35,8 @@ impl<'a> Compiler<'a> {
     }
 
     fn intersect_inner(&mut self, a: Schema, b: Schema) -> Result<Schema, GrammarError> {
+        /// Copies are weighed up to this (the work limit ends larger ones).
+        const COPY_CAP: usize = 1 << 20;
         self.tick(1)?;
         use Schema as S;
         let r = match (a, b) {
@@ -66,6 +68,8 @@ impl<'a> Compiler<'a> {
             // Operands keep their order: it decides the order of merged
             // object properties.
             (S::AnyOf(v), x) => {
+                // One copy of `x` per branch.
+                self.tick(x.weight(COPY_CAP).saturating_mul(v.len()))?;
                 let mut out = Vec::with_capacity(v.len());
                 for s in v {
                     let r = self.intersect(s, x.clone())?;
@@ -76,6 +80,7 @@ impl<'a> Compiler<'a> {
                 S::AnyOf(out)
             }
             (x, S::AnyOf(v)) => {
+                self.tick(x.weight(COPY_CAP).saturating_mul(v.len()))?;
                 let mut out = Vec::with_capacity(v.len());
                 for s in v {
                     let r = self.intersect(x.clone(), s)?;
@@ -90,6 +95,7 @@ impl<'a> Compiler<'a> {
             (S::Number(a), S::Number(b)) => S::Number(Box::new(merge_num(*a, *b))),
             (S::String(a), S::String(b)) => {
                 let mut a = *a;
+                self.tick(a.regexes.len().saturating_mul(b.regexes.len()))?;
                 a.min = a.min.max(b.min);
                 a.max = min_opt(a.max, b.max);
                 for r in b.regexes {
@@ -293,11 +299,35 @@ impl<'a> Compiler<'a> {
     }
 
     /// True when no value is in both schemas (as far as rein can prove).
-    pub(crate) fn disjoint(&mut self, a: &Schema, b: &Schema) -> bool {
+    /// Only limit errors are errors: anything else that stops the
+    /// intersection leaves the question open (not disjoint).
+    pub(crate) fn disjoint(&mut self, a: &Schema, b: &Schema) -> Result<bool, GrammarError> {
         match self.intersect(a.clone(), b.clone()) {
-            Ok(s) => proven_empty(&s),
-            Err(_) => false,
+            Ok(s) => self.proven_empty(&s),
+            Err(e @ GrammarError::Limit { .. }) => Err(e),
+            Err(_) => Ok(false),
         }
+    }
+
+    /// True when the schema holds no value: empty already, or strings
+    /// whose regexes have no common string.
+    fn proven_empty(&mut self, s: &Schema) -> Result<bool, GrammarError> {
+        Ok(match s {
+            Schema::Nothing => true,
+            Schema::AnyOf(v) => {
+                for x in v {
+                    if !self.proven_empty(x)? {
+                        return Ok(false);
+                    }
+                }
+                true
+            }
+            Schema::String(st) if st.regexes.len() > 1 => {
+                let all: Vec<&regex_syntax::hir::Hir> = st.regexes.iter().map(|r| &r.hir).collect();
+                matches!(self.combine(&all, &[])?, Ok(None))
+            }
+            _ => false,
+        })
     }
 
     /// Every value not in `s`.
@@ -427,7 +457,7 @@ impl<'a> Compiler<'a> {
         let mut out = Vec::new();
         // Not matching any one regex is enough.
         for r in &s.regexes {
-            match super::automata::combine(&[], &[&r.hir]) {
+            match self.combine(&[], &[&r.hir])? {
                 Ok(Some(h)) => out.push(Schema::String(Box::new(Str {
                     min: 0,
                     max: None,
@@ -639,7 +669,7 @@ impl<'a> Compiler<'a> {
         let mut overlapping = Vec::new();
         for i in 0..n {
             for j in i + 1..n {
-                if !self.disjoint(&branches[i], &branches[j]) {
+                if !self.disjoint(&branches[i], &branches[j])? {
                     overlapping.push((i, j));
                 }
             }
@@ -694,20 +724,6 @@ impl<'a> Compiler<'a> {
             )),
             Err(e) => Err(e),
         }
-    }
-}
-
-/// True when the schema holds no value: empty already, or strings whose
-/// regexes have no common string.
-fn proven_empty(s: &Schema) -> bool {
-    match s {
-        Schema::Nothing => true,
-        Schema::AnyOf(v) => v.iter().all(proven_empty),
-        Schema::String(st) if st.regexes.len() > 1 => {
-            let all: Vec<&regex_syntax::hir::Hir> = st.regexes.iter().map(|r| &r.hir).collect();
-            matches!(super::automata::combine(&all, &[]), Ok(None))
-        }
-        _ => false,
     }
 }
 

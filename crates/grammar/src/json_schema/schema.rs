@@ -138,6 +138,50 @@ pub(crate) struct Obj {
 }
 
 impl Schema {
+    /// A measure of the work of copying this schema (its nodes and the
+    /// nodes of its regexes), counted up to `cap`.
+    pub(crate) fn weight(&self, cap: usize) -> usize {
+        fn hir_nodes(h: &Hir, n: &mut usize, cap: usize) {
+            let mut stack = vec![h];
+            while let Some(h) = stack.pop() {
+                *n += 1;
+                if *n > cap {
+                    return;
+                }
+                stack.extend(h.kind().subs());
+            }
+        }
+        let mut n = 0;
+        let mut stack = vec![self];
+        while let Some(s) = stack.pop() {
+            n += 1;
+            if n > cap {
+                break;
+            }
+            match s {
+                Schema::String(st) => {
+                    for r in &st.regexes {
+                        hir_nodes(&r.hir, &mut n, cap);
+                    }
+                }
+                Schema::Array(a) => {
+                    stack.extend(&a.prefix);
+                    stack.push(&a.items);
+                }
+                Schema::Object(o) => {
+                    stack.extend(o.props.iter().map(|(_, s)| s));
+                    stack.extend(o.patterns.iter().map(|p| &p.schema));
+                    stack.push(&o.additional);
+                    n += o.patterns.len();
+                }
+                Schema::Values(v) => n += v.len(),
+                Schema::AnyOf(v) | Schema::Lazy(v) => stack.extend(v),
+                _ => {}
+            }
+        }
+        n.min(cap)
+    }
+
     pub(crate) fn is_nothing(&self) -> bool {
         matches!(self, Schema::Nothing)
     }
