@@ -44,6 +44,7 @@
 //!
 //! This crate has no optional features.
 #![deny(missing_docs)]
+#![deny(clippy::unwrap_used, clippy::expect_used)]
 
 mod archive;
 mod cache;

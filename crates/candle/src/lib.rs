@@ -43,6 +43,7 @@
 //! Features: none.
 
 #![deny(missing_docs)]
+#![deny(clippy::unwrap_used, clippy::expect_used)]
 
 mod arch;
 mod chat;

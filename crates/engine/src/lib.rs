@@ -36,6 +36,7 @@
 //! and ambiguity; the mask is a depth-first walk of the vocabulary's token
 //! trie that carries the lexer state and skips dead subtrees.
 #![deny(missing_docs)]
+#![deny(clippy::unwrap_used, clippy::expect_used)]
 
 mod captures;
 mod cfg;

@@ -218,10 +218,24 @@ impl Chart {
         lexer: &Lexer,
         cache: &mut LexerCache,
         kernel: &[Item],
-    ) -> Result<(), MaskError> {
+    ) -> Result<Row, MaskError> {
+        let row = self.build_row(cfg, lexer, cache, kernel)?;
+        self.rows.push(row);
+        Ok(row)
+    }
+
+    /// The row closing `kernel`, its items and waits pushed (but not the
+    /// row itself); on error nothing is left pushed.
+    fn build_row(
+        &mut self,
+        cfg: &Cfg,
+        lexer: &Lexer,
+        cache: &mut LexerCache,
+        kernel: &[Item],
+    ) -> Result<Row, MaskError> {
         let first = self.items.len();
         let w0 = self.waits.len();
-        let r = self.push_row_inner(cfg, lexer, cache, kernel);
+        let r = self.build_row_inner(cfg, lexer, cache, kernel);
         if r.is_err() {
             self.items.truncate(first);
             self.waits.truncate(w0);
@@ -229,13 +243,13 @@ impl Chart {
         r
     }
 
-    fn push_row_inner(
+    fn build_row_inner(
         &mut self,
         cfg: &Cfg,
         lexer: &Lexer,
         cache: &mut LexerCache,
         kernel: &[Item],
-    ) -> Result<(), MaskError> {
+    ) -> Result<Row, MaskError> {
         let j = self.rows.len() as u32;
         let first = self.items.len();
         self.seen.clear();
@@ -352,7 +366,7 @@ impl Chart {
         } else {
             cache.start(lexer, &self.allowed)?
         };
-        self.rows.push(Row {
+        Ok(Row {
             items: (first as u32, self.items.len() as u32),
             memo: false,
             mark: first as u32,
@@ -361,8 +375,7 @@ impl Chart {
             id: j,
             start,
             accepting,
-        });
-        Ok(())
+        })
     }
 
     /// Reads `byte` in the scans `self.scans[from.0..from.1]`, pushing the
@@ -445,12 +458,12 @@ impl Chart {
                         }
                     }
                 }
-                let res = self.push_row(cfg, lexer, cache, &kernel);
+                let res = self.build_row(cfg, lexer, cache, &kernel);
                 self.kernel = kernel;
-                res?;
+                let mut row = res?;
                 if memoize {
                     // Move the row's items to the memo arena.
-                    let r = self.rows.last_mut().expect("row just pushed");
+                    let r = &mut row;
                     let (a, b) = r.items;
                     let m0 = self.memo_items.len() as u32;
                     self.memo_items
@@ -477,7 +490,8 @@ impl Chart {
                         },
                     );
                 }
-                *self.rows.last().expect("row just pushed")
+                self.rows.push(row);
+                row
             }
         };
         if row.start != DEAD && cache.can_advance(row.start) {

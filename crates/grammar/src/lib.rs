@@ -32,6 +32,7 @@
 //! - `testing` (off by default): the `testing` module, a reference
 //!   recognizer and a random sampler over the IR, for testing engines.
 #![deny(missing_docs)]
+#![deny(clippy::unwrap_used, clippy::expect_used)]
 
 pub mod analysis;
 pub mod error;

@@ -38,6 +38,7 @@
 //! # Features
 //! - `candle` (default): [`Program::run`] on a `rein-candle` generator.
 #![deny(missing_docs)]
+#![deny(clippy::unwrap_used, clippy::expect_used)]
 
 mod captures;
 mod error;

@@ -58,6 +58,7 @@
 //! - `gguf` (default): read vocabularies from GGUF model files
 //!   ([`Vocabulary::from_gguf_file`]), using `candle-core`'s GGUF reader.
 #![deny(missing_docs)]
+#![deny(clippy::unwrap_used, clippy::expect_used)]
 
 mod bytes;
 mod error;
