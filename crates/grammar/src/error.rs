@@ -128,11 +128,12 @@ pub enum GrammarError {
         location: Option<Location>,
     },
     /// A JSON Schema construct that is invalid or unsupported.
-    #[error("schema error at {pointer:?} (keyword `{keyword}`): {message}")]
+    #[error("schema error at {pointer:?}{}: {message}", in_keyword(keyword))]
     Schema {
         /// JSON pointer of the schema object.
         pointer: String,
-        /// The keyword at fault.
+        /// The keyword at fault (empty when the fault is the schema object
+        /// itself).
         keyword: String,
         /// What is wrong.
         message: String,
@@ -150,4 +151,13 @@ pub enum GrammarError {
     /// The grammar's structure is invalid (for grammars built in code).
     #[error("invalid grammar: {0}")]
     Invalid(String),
+}
+
+/// ` (keyword `k`)`, or nothing for an empty keyword.
+fn in_keyword(keyword: &str) -> String {
+    if keyword.is_empty() {
+        String::new()
+    } else {
+        format!(" (keyword `{keyword}`)")
+    }
 }
