@@ -123,7 +123,7 @@ impl<'a> Compiler<'a> {
             self.depth -= 1;
             return Err(GrammarError::Limit {
                 what: "nesting depth while checking a value against the schema".into(),
-                value: self.depth as u64,
+                value: self.depth as u64 + 1,
                 limit: self.opts.max_depth as u64,
             });
         }

@@ -52,7 +52,7 @@ impl<'a> Compiler<'a> {
             self.depth -= 1;
             return Err(GrammarError::Limit {
                 what: "schema nesting depth".into(),
-                value: self.depth as u64,
+                value: self.depth as u64 + 1,
                 limit: self.opts.max_depth as u64,
             });
         }

@@ -25,7 +25,7 @@ impl<'a> Compiler<'a> {
             self.depth -= 1;
             return Err(GrammarError::Limit {
                 what: "nesting of intersections (allOf, $ref siblings)".into(),
-                value: self.depth as u64,
+                value: self.depth as u64 + 1,
                 limit: self.opts.max_depth as u64,
             });
         }
@@ -345,7 +345,7 @@ impl<'a> Compiler<'a> {
             self.depth -= 1;
             return Err(GrammarError::Limit {
                 what: format!("nesting of complements (`{keyword}` over recursive definitions)"),
-                value: self.depth as u64,
+                value: self.depth as u64 + 1,
                 limit: self.opts.max_depth as u64,
             });
         }
