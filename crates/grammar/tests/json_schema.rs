@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 
 use rand::SeedableRng;
-use rein_grammar::json_schema::{compile, KeyOrder, Options, Whitespace};
+use rein_grammar::json_schema::{compile, KeyOrder, Options, UnknownFormats, Whitespace};
 use rein_grammar::testing::{Recognizer, Sampler};
 use serde::Deserialize;
 use serde_json::Value;
@@ -248,4 +248,25 @@ fn complements_of_recursive_definitions_end() {
     if let Err(e) = res {
         assert!(e.contains("oneOf") || e.contains("nesting"), "{e}");
     }
+}
+
+#[test]
+fn errors_that_depend_on_options_name_the_option() {
+    let schema = serde_json::json!({"type": "string", "format": "colour"});
+    assert!(compile(&schema, &Options::default()).is_ok());
+    let opts = Options::default().with_unknown_formats(UnknownFormats::Error);
+    let e = compile(&schema, &opts).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "schema error at \"#\" (keyword `format`): \"colour\" is not a format of the JSON \
+         Schema specification"
+    );
+    let mut opts = Options::default();
+    opts.max_depth = 3;
+    let deep = serde_json::json!({"items": {"items": {"items": {"items": {}}}}});
+    let e = compile(&deep, &opts).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "limit exceeded: schema nesting depth is 4, the limit is 3"
+    );
 }

@@ -53,7 +53,7 @@ impl<'a> Compiler<'a> {
             self.depth -= 1;
             return Err(GrammarError::Limit {
                 what: "nesting depth while validating a value".into(),
-                value: self.depth as u64,
+                value: self.depth as u64 + 1,
                 limit: self.opts.max_depth as u64,
             });
         }
@@ -253,7 +253,8 @@ impl<'a> Compiler<'a> {
             let p = p
                 .as_str()
                 .ok_or_else(|| self.err(ptr, "pattern", "must be a string"))?;
-            let h = pattern::search_regex(p).map_err(|e| self.err(ptr, "pattern", e.message))?;
+            let h = pattern::search_regex(p)
+                .map_err(|e| self.err(ptr, "pattern", format!("{p:?}: {}", e.message)))?;
             if !self.regex_matches(&h, s)? {
                 return Ok(false);
             }
@@ -376,8 +377,9 @@ impl<'a> Compiler<'a> {
                 .as_object()
                 .ok_or_else(|| self.err(ptr, "patternProperties", "must be an object"))?;
             for (p, s) in pp {
-                let h = pattern::search_regex(p)
-                    .map_err(|e| self.err(ptr, "patternProperties", e.message))?;
+                let h = pattern::search_regex(p).map_err(|e| {
+                    self.err(ptr, "patternProperties", format!("{p:?}: {}", e.message))
+                })?;
                 patterns.push((h, p, s));
             }
         }
