@@ -275,6 +275,70 @@ mod tests {
     }
 
     #[test]
+    fn error_messages() {
+        let look = "look-around assertions (word boundaries, anchors not at the very start or \
+                    end) are not supported: the regex is matched against the whole output";
+        let cases: &[(&str, &str, &str)] = &[
+            ("ab(c", "syntax error at 1:3", "unclosed group"),
+            (
+                "a{2,1}",
+                "syntax error at 1:2",
+                "invalid repetition count range, the start must be <= the end",
+            ),
+            (
+                r"\p{Nope}",
+                "syntax error at 1:1",
+                "Unicode property not found",
+            ),
+            (
+                "a(?=b)",
+                "unsupported at 1:2",
+                "look-around, including look-ahead and look-behind, is not supported",
+            ),
+            (
+                "a(?<!b)",
+                "unsupported at 1:2",
+                "look-around, including look-ahead and look-behind, is not supported",
+            ),
+            (
+                r"(a)\1",
+                "unsupported at 1:4",
+                "backreferences are not supported",
+            ),
+            (
+                r"(?-u:\xFF)",
+                "unsupported at 1:6",
+                "pattern can match invalid UTF-8",
+            ),
+            (r"ab\bc", "unsupported at 1:3", look),
+            ("a^b", "unsupported at 1:2", look),
+        ];
+        for &(p, at, want) in cases {
+            let e = parse(p).unwrap_err().to_string();
+            let first = e.lines().next().unwrap_or_default();
+            assert_eq!(first, format!("{at}: {want}"), "{p}");
+        }
+        let config = Config {
+            max_len: 3,
+            ..Config::default()
+        };
+        let e = parse_with("abcd", &config).unwrap_err();
+        assert_eq!(
+            e.to_string(),
+            "limit exceeded: length of the regex in bytes is 4, the limit is 3"
+        );
+        let config = Config {
+            nest_limit: 2,
+            ..Config::default()
+        };
+        let e = parse_with("(((a)))", &config).unwrap_err().to_string();
+        assert!(
+            e.starts_with("syntax error at 1:3: exceed the maximum number of nested"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn deep_nesting_is_an_error_not_a_crash() {
         let p = "(".repeat(100_000) + &")".repeat(100_000);
         assert!(parse(&p).is_err());
