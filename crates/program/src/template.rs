@@ -49,6 +49,33 @@ pub struct ParseOptions {
 const MAX_TEMPLATE_BYTES: usize = 1 << 24;
 /// Deepest nesting of inline JSON objects in a hole.
 const MAX_OBJECT_DEPTH: usize = 64;
+/// Files named in holes larger than this are rejected.
+const MAX_FILE_BYTES: u64 = 1 << 24;
+
+/// The text of a regular file of at most `limit` bytes. Anything else
+/// (`/dev/zero`, a pipe, a file that grows while it is read) is an error
+/// rather than an endless read.
+fn read_limited(path: &Path, limit: u64) -> std::io::Result<String> {
+    use std::io::{Error, ErrorKind, Read};
+    let file = std::fs::File::open(path)?;
+    if !file.metadata()?.is_file() {
+        return Err(Error::new(ErrorKind::InvalidInput, "not a regular file"));
+    }
+    let mut bytes = Vec::new();
+    file.take(limit + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > limit {
+        return Err(Error::new(
+            ErrorKind::FileTooLarge,
+            format!("larger than the limit of {limit} bytes"),
+        ));
+    }
+    String::from_utf8(bytes).map_err(|e| {
+        Error::new(
+            ErrorKind::InvalidData,
+            format!("invalid UTF-8 at byte {}", e.utf8_error().valid_up_to()),
+        )
+    })
+}
 
 impl Program {
     /// Parses a template (files named in holes are read relative to the
@@ -171,7 +198,7 @@ impl Cx<'_> {
 
     fn read(&self, p: &Pair<Rule>, name: &str) -> Result<String, ProgramError> {
         let path = self.path(name);
-        std::fs::read_to_string(&path).map_err(|source| ProgramError::Io {
+        read_limited(&path, MAX_FILE_BYTES).map_err(|source| ProgramError::Io {
             path: path.display().to_string(),
             source,
             location: Some(self.loc(p)),
@@ -192,11 +219,9 @@ impl Cx<'_> {
                 serde_json::from_str(p.as_str())
                     .map_err(|e| self.hole_err(p, format!("invalid inline JSON: {e}")))?,
             ),
-            Rule::number => Val::Int(
-                p.as_str()
-                    .parse()
-                    .map_err(|e| self.hole_err(p, format!("bad number: {e}")))?,
-            ),
+            Rule::number => Val::Int(p.as_str().parse().map_err(|_| {
+                self.hole_err(p, format!("the number {} is too large", p.as_str()))
+            })?),
             Rule::boolean => Val::Bool,
             r => return Err(self.hole_err(p, format!("unexpected {r:?}"))),
         })
@@ -259,6 +284,22 @@ impl Cx<'_> {
         };
         let kind = match kind.as_str() {
             "gen" => {
+                // Conflicts first: no file is read for a hole that is wrong anyway.
+                let has = |n: &str| options.iter().any(|(k, _, _)| k.as_str() == n);
+                if has("regex") && has("grammar") {
+                    return Err(ProgramError::Hole {
+                        message: format!("gen `{name_s}` takes a regex or a grammar, not both"),
+                        location: Some(at),
+                    });
+                }
+                if has("grammar") && has("stop") {
+                    return Err(ProgramError::Hole {
+                        message: format!(
+                            "gen `{name_s}`: stop strings cannot be combined with a grammar"
+                        ),
+                        location: Some(at),
+                    });
+                }
                 let mut gen = Gen::text();
                 let mut stops = Vec::new();
                 let mut max_tokens = None;
@@ -280,7 +321,13 @@ impl Cx<'_> {
                         ("stop", Val::List(l)) => stops.extend(l.iter().cloned()),
                         ("max_tokens", Val::Int(n)) => {
                             let n = u32::try_from(*n).ok().filter(|&n| n > 0).ok_or_else(|| {
-                                self.hole_err(v, "max_tokens must be between 1 and 2^32-1".into())
+                                self.hole_err(
+                                    v,
+                                    format!(
+                                        "max_tokens must be between 1 and {}, not {n}",
+                                        u32::MAX
+                                    ),
+                                )
                             })?;
                             max_tokens = Some(n);
                         }
@@ -288,21 +335,6 @@ impl Cx<'_> {
                         ("max_tokens", val) => return Err(wrong(k, val, "a number")),
                         (_, val) => return Err(wrong(k, val, "a string")),
                     }
-                }
-                let has = |n: &str| options.iter().any(|(k, _, _)| k.as_str() == n);
-                if has("regex") && has("grammar") {
-                    return Err(ProgramError::Hole {
-                        message: format!("gen `{name_s}` takes a regex or a grammar, not both"),
-                        location: Some(at),
-                    });
-                }
-                if has("grammar") && !stops.is_empty() {
-                    return Err(ProgramError::Hole {
-                        message: format!(
-                            "gen `{name_s}`: stop strings cannot be combined with a grammar"
-                        ),
-                        location: Some(at),
-                    });
                 }
                 if stops.iter().any(String::is_empty) {
                     return Err(ProgramError::Hole {
@@ -451,14 +483,15 @@ fn syntax_error(src: &str, e: &pest::error::Error<Rule>) -> ProgramError {
         }
         pest::error::ErrorVariant::CustomError { message } => message.clone(),
     };
-    if src[pos.min(src.len())..].starts_with("{{") {
+    let (before, after) = src.split_at(floor_char_boundary(src, pos));
+    if after.starts_with("{{") {
         return ProgramError::Syntax {
             message: "malformed or unclosed hole: expected `{{kind \"name\" option=value ...}}` or `{{variable}}`".into(),
             location: Location::at(src, pos),
         };
     }
     // An unclosed hole is the likeliest cause of a failure inside one.
-    let message = if src[..pos.min(src.len())].rfind("{{") > src[..pos.min(src.len())].rfind("}}") {
+    let message = if before.rfind("{{") > before.rfind("}}") {
         format!("{message} (in a hole: `{{{{kind \"name\" option=value}}}}` or `{{{{variable}}}}`)")
     } else {
         message
@@ -467,6 +500,15 @@ fn syntax_error(src: &str, e: &pest::error::Error<Rule>) -> ProgramError {
         message,
         location: Location::at(src, pos),
     }
+}
+
+/// The largest character boundary of `s` at or before `i`.
+fn floor_char_boundary(s: &str, i: usize) -> usize {
+    let mut i = i.min(s.len());
+    while !s.is_char_boundary(i) {
+        i -= 1;
+    }
+    i
 }
 
 fn word(r: Rule) -> &'static str {

@@ -204,3 +204,174 @@ fn builder_matches_template() {
         b.grammar(&Vars::new()).unwrap()
     );
 }
+
+/// The first line of a template's parse error.
+fn first_line(template: &str) -> String {
+    err(template).lines().next().unwrap_or_default().to_string()
+}
+
+#[test]
+fn hole_errors_name_the_problem_and_the_place() {
+    let cases: &[(&str, &str)] = &[
+        (r#"{{gen ""}}"#, "a hole's name may not be empty at 1:7"),
+        (r#"{{gen "a\u{zz}"}}"#, r"\u{zz} is not a character at 1:7"),
+        (
+            r#"{{gen "a" stop="x" stop="y"}}"#,
+            "option `stop` is given twice at 1:20",
+        ),
+        (
+            r#"{{gen "a" max_tokens=0}}"#,
+            "max_tokens must be between 1 and 4294967295, not 0 at 1:22",
+        ),
+        (
+            r#"{{gen "a" max_tokens=-1}}"#,
+            "max_tokens must be between 1 and 4294967295, not -1 at 1:22",
+        ),
+        (
+            r#"{{gen "a" max_tokens=99999999999999999999}}"#,
+            "the number 99999999999999999999 is too large at 1:22",
+        ),
+        (
+            r#"{{gen "a" regex="x" grammar="g.gbnf"}}"#,
+            "gen `a` takes a regex or a grammar, not both at 1:3",
+        ),
+        (
+            r#"{{gen "a" grammar="g.gbnf" stop="x"}}"#,
+            "gen `a`: stop strings cannot be combined with a grammar at 1:3",
+        ),
+        (
+            r#"{{gen "a" stop=["x", ""]}}"#,
+            "gen `a`: a stop string may not be empty at 1:3",
+        ),
+        (
+            r#"{{gen "a" stop=true}}"#,
+            "option `stop` must be a string or list of strings, not a boolean at 1:11",
+        ),
+        (
+            r#"{{gen "a" regex=["x"]}}"#,
+            "option `regex` must be a string, not a list at 1:11",
+        ),
+        (r#"{{select "a"}}"#, "select `a` needs options=[...] at 1:3"),
+        (
+            r#"{{select "a" options=[]}}"#,
+            "select `a` has no options at 1:22",
+        ),
+        (
+            r#"{{json "a"}}"#,
+            r#"json `a` needs schema="file.json" or schema={...} at 1:3"#,
+        ),
+        (
+            r#"{{json "a" schema=3}}"#,
+            "option `schema` must be a file name or a JSON object, not a number at 1:12",
+        ),
+        (
+            r#"{{json "a" schema={"type": 5}}}"#,
+            "bad schema in json `a`: schema error at \"#\" (keyword `type`): must be a \
+             string or an array of strings at 1:19",
+        ),
+        (
+            r#"{{select "a" options=["x"]}} {{select "a" options=["y"]}}"#,
+            "the name `a` is captured twice or also passed in as a variable at 1:32",
+        ),
+        (
+            "{{ }}",
+            "template syntax error at 1:4: expected a hole kind or a name (in a hole: \
+             `{{kind \"name\" option=value}}` or `{{variable}}`)",
+        ),
+        (
+            "{{gen \"a\"",
+            "template syntax error at 1:1: malformed or unclosed hole: expected `{{kind \
+             \"name\" option=value ...}}` or `{{variable}}`",
+        ),
+    ];
+    for &(template, want) in cases {
+        assert_eq!(first_line(template), want, "{template}");
+    }
+    let deep = format!(
+        "{{{{json \"a\" schema={{\"a\": {}{}}}}}}}",
+        "[".repeat(70),
+        "]".repeat(70)
+    );
+    assert_eq!(
+        first_line(&deep),
+        "template syntax error at 1:88: nested deeper than 64 levels"
+    );
+}
+
+#[test]
+fn builder_and_grammar_errors_have_messages() {
+    let e = Program::builder()
+        .select("s", Vec::<String>::new())
+        .build()
+        .unwrap_err();
+    assert_eq!(e.to_string(), "select `s` has no options");
+    let e = Program::builder()
+        .json("j", &serde_json::json!({"minimum": "x"}))
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "the schema of json `j`: schema error at \"#\" (keyword `minimum`): must be a number"
+    );
+    let p = Program::parse(r#"{{gen "a" stop="."}} then {{a}}"#).unwrap();
+    let e = p.grammar(&Vars::new()).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "the program reuses capture `a`, so it cannot be one grammar; run it instead"
+    );
+    let vars = Vars::from([("a".to_string(), "x".to_string())]);
+    let e = p.grammar(&vars).unwrap_err().to_string();
+    assert!(
+        e.starts_with("the name `a` is captured twice or also passed in as a variable at 1:3"),
+        "{e}"
+    );
+}
+
+/// Regression: a template could name `/dev/zero` (or a pipe) and the parser
+/// read it until memory ran out.
+#[test]
+fn files_named_in_holes_are_regular_bounded_and_utf8() {
+    let dir = std::env::temp_dir().join(format!("rein-program-files-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let big = std::fs::File::create(dir.join("big.json")).unwrap();
+    big.set_len((1 << 24) + 1).unwrap();
+    std::fs::write(dir.join("latin1.gbnf"), b"root ::= \"\xe9\"").unwrap();
+    let opts = ParseOptions {
+        base_dir: Some(dir.clone()),
+    };
+    let parse = |t: &str| {
+        Program::parse_with(t, &opts)
+            .unwrap_err()
+            .to_string()
+            .lines()
+            .next()
+            .unwrap_or_default()
+            .to_string()
+    };
+    let path = |name: &str| dir.join(name).display().to_string();
+    assert_eq!(
+        parse(r#"{{json "j" schema="big.json"}}"#),
+        format!(
+            "cannot read {}: larger than the limit of 16777216 bytes at 1:19",
+            path("big.json")
+        )
+    );
+    assert_eq!(
+        parse(r#"{{gen "g" grammar="latin1.gbnf"}}"#),
+        format!(
+            "cannot read {}: invalid UTF-8 at byte 10 at 1:19",
+            path("latin1.gbnf")
+        )
+    );
+    assert_eq!(
+        parse(r#"{{gen "g" grammar="."}}"#),
+        format!("cannot read {}: not a regular file at 1:19", path("."))
+    );
+    if cfg!(unix) {
+        assert_eq!(
+            parse(r#"{{json "j" schema="/dev/zero"}}"#),
+            "cannot read /dev/zero: not a regular file at 1:19"
+        );
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
