@@ -102,14 +102,38 @@ fn text_outside_the_language_is_an_error() {
         cap("v", rx("[0-9]+")),
         Expr::literal(";"),
     ]));
-    assert!(matches!(
-        caps(&g, "x=1a"),
-        Err(CaptureError::NoMatch { offset: 3 })
-    ));
-    assert!(matches!(
-        caps(&g, "x=12"),
-        Err(CaptureError::Incomplete { len: 4 })
-    ));
+    let e = caps(&g, "x=1a").unwrap_err();
+    assert!(matches!(e, CaptureError::NoMatch { offset: 3 }));
+    assert_eq!(
+        e.to_string(),
+        "the text does not match the grammar: it stops matching at byte 3"
+    );
+    let e = caps(&g, "x=12").unwrap_err();
+    assert!(matches!(e, CaptureError::Incomplete { len: 4 }));
+    assert_eq!(
+        e.to_string(),
+        "the text (4 bytes) matches the grammar only as an unfinished prefix"
+    );
+}
+
+#[test]
+fn derivations_nested_too_deep_are_an_error() {
+    let g = rein_grammar::gbnf::parse("root ::= \"(\" root \")\" | x\nx ::= \"x\"").unwrap();
+    let mut g = g;
+    let x = g.rules[1].expr.clone();
+    g.rules[1].expr = cap("x", x);
+    let n = 30_000;
+    let text = format!("{}x{}", "(".repeat(n), ")".repeat(n));
+    let e = caps(&g, &text).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "the parse is nested deeper than 20000 levels"
+    );
+    let text = format!("{}x{}", "(".repeat(100), ")".repeat(100));
+    assert_eq!(
+        caps(&g, &text).unwrap(),
+        vec![("x".to_string(), "x".to_string())]
+    );
 }
 
 #[test]

@@ -533,3 +533,132 @@ fn lexer_cache_memory_limit_is_a_mask_error() {
         "{e}"
     );
 }
+
+#[test]
+fn grammar_size_limits_name_the_limit() {
+    let three_rules =
+        rein_grammar::gbnf::parse("root ::= a b\na ::= \"x\" a | \"y\"\nb ::= \"z\"").unwrap();
+    let e = compiler_with(Limits {
+        max_rules: 2,
+        ..Limits::default()
+    })
+    .grammar(&three_rules)
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "limit exceeded: number of rules is 3, the limit is 2"
+    );
+    let e = compiler_with(Limits {
+        max_symbols: 3,
+        ..Limits::default()
+    })
+    .grammar(&three_rules)
+    .unwrap_err();
+    assert!(
+        e.to_string()
+            .starts_with("limit exceeded: number of grammar symbols after lowering is "),
+        "{e}"
+    );
+    let e = compiler_with(Limits {
+        max_lexemes: 1,
+        ..Limits::default()
+    })
+    .grammar(&three_rules)
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "limit exceeded: number of lexemes is 2, the limit is 1"
+    );
+    let e = compiler_with(Limits {
+        max_repeat: 10,
+        ..Limits::default()
+    })
+    .grammar(&Grammar::from_expr(Expr::repeat(
+        Expr::Rule(rein_grammar::RuleId(0)),
+        0,
+        Some(11),
+    )))
+    .unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "limit exceeded: repetition bound is 11, the limit is 10"
+    );
+}
+
+#[test]
+fn invalid_grammars_built_in_code_are_errors() {
+    let c = Compiler::new(&vocab());
+    let mut g = Grammar::from_expr(Expr::literal("a"));
+    g.start = rein_grammar::RuleId(7);
+    assert_eq!(
+        c.grammar(&g).unwrap_err().to_string(),
+        "invalid grammar: start rule #7 does not exist"
+    );
+    let g = Grammar::from_expr(Expr::Rule(rein_grammar::RuleId(3)));
+    assert_eq!(
+        c.grammar(&g).unwrap_err().to_string(),
+        "invalid grammar: rule \"root\" (#0) refers to rule #3, which does not exist"
+    );
+    let g = Grammar::from_expr(Expr::Repeat {
+        expr: Box::new(Expr::literal("a")),
+        min: 3,
+        max: Some(2),
+    });
+    assert_eq!(
+        c.grammar(&g).unwrap_err().to_string(),
+        "invalid grammar: repetition {3,2} has its maximum below its minimum"
+    );
+    let word = rein_grammar::Hir::look(regex_syntax::hir::Look::WordAscii);
+    let g = Grammar::from_expr(Expr::seq(vec![
+        Expr::literal("a"),
+        Expr::regex(rein_grammar::Hir::concat(vec![
+            word,
+            rein_grammar::Hir::literal(*b"b"),
+        ])),
+    ]));
+    assert_eq!(
+        c.grammar(&g).unwrap_err().to_string(),
+        "invalid grammar: regex `(?:a(?-u:\\b)b)` uses look-around assertions, which lexemes \
+         cannot have"
+    );
+}
+
+#[test]
+fn matcher_misuse_errors_have_messages() {
+    let v = vocab();
+    let g = Arc::new(Compiler::new(&v).regex("ab").unwrap());
+    let mut m = Matcher::new(g.clone());
+    let e = m.commit(tok(&v, "b")).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "token 98 (\"b\") is not allowed here: the output stops matching at byte 0"
+    );
+    let e = m.commit(TokenId(v.len() as u32)).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        format!(
+            "token {} is outside the vocabulary of {} tokens",
+            v.len(),
+            v.len()
+        )
+    );
+    let e = m.rollback(1).unwrap_err();
+    assert_eq!(
+        e.to_string(),
+        "cannot roll back 1 tokens: only 0 were committed"
+    );
+    m.commit(tok(&v, "ab")).unwrap();
+    m.commit(eos(&v)).unwrap();
+    assert_eq!(
+        m.commit(tok(&v, "a")).unwrap_err().to_string(),
+        "the output is already finished (an end-of-sequence token was committed)"
+    );
+    let mut ms = vec![Matcher::new(g.clone()), Matcher::new(g)];
+    let mut masks = vec![TokenMask::new(v.len())];
+    let r = rein_engine::compute_masks(&mut ms, &mut masks);
+    assert!(r[0].is_ok());
+    assert_eq!(
+        r[1].as_ref().unwrap_err().to_string(),
+        "2 matchers but 1 masks: one mask per matcher is needed"
+    );
+}
