@@ -105,6 +105,12 @@ impl Lexer {
         }
     }
 
+    /// The byte class of `b`: bytes of one class move every state alike.
+    #[inline]
+    pub(crate) fn class(&self, b: u8) -> u8 {
+        self.classes[b as usize]
+    }
+
     /// Approximate heap size of the automaton, in bytes.
     pub(crate) fn memory_usage(&self) -> usize {
         self.nfa.memory_usage()
@@ -174,11 +180,13 @@ struct DState {
 /// The tokens a lexer state decides on its own, for the mask fast path.
 ///
 /// Walking the token trie from DFA state `s` with lexer transitions only,
-/// a token whose bytes keep the DFA alive without ever completing a lexeme
-/// is allowed whatever the parser state (the parser allowed every lexeme
-/// still alive in `s`). Where a path first completes a lexeme the parser
-/// has a say: those trie nodes are listed with the DFA state before them,
-/// for the caller to walk in full.
+/// a token whose bytes keep the DFA alive is allowed whatever the parser
+/// state (the parser allowed every lexeme still alive in `s`, and every
+/// rule is productive, so continuing or completing one is viable). Where a
+/// lexeme may complete, what follows the completion is the parser's
+/// business: those trie nodes are listed with the DFA state before them,
+/// for the caller to walk their children from the row after the
+/// completion.
 #[derive(Debug)]
 pub(crate) struct StateTokens {
     /// The first this many slice groups are allowed whole (see
@@ -188,7 +196,8 @@ pub(crate) struct StateTokens {
     pub(crate) allowed: Allowed,
     /// Trie nodes where a lexeme completes: the trie they are in (see
     /// [`Slices::trie`], or [`FULL_TRIE`]), the node, and the DFA state of
-    /// the node's parent.
+    /// the node's parent; sorted by that state and the byte class of the
+    /// node, so that nodes completing alike are adjacent.
     pub(crate) frontier: Vec<(TrieIndex, u32, u32)>,
 }
 
@@ -340,6 +349,17 @@ impl LexerCache {
                 )
             })(),
         };
+        frontier.sort_by_key(|&(which, node, parent)| {
+            let trie = match (which, slices) {
+                (FULL_TRIE, _) | (_, None) => vocab.trie(),
+                (w, Some(sl)) => sl.trie(w),
+            };
+            (
+                parent,
+                lexer.classes[trie.node_byte(node as usize) as usize],
+                node,
+            )
+        });
         let words = vocab.len().div_ceil(32);
         let allowed = if list.len() > words {
             let mut bits = vec![0u32; words];
@@ -368,8 +388,11 @@ impl LexerCache {
     }
 
     /// Walks `trie` from state `s` with lexer transitions only: tokens that
-    /// keep the DFA alive without completing a lexeme go to `allowed`;
-    /// nodes where a lexeme completes go to `frontier`.
+    /// keep the DFA alive go to `allowed` (also those ending where a
+    /// lexeme matches: the parser allowed every lexeme alive in `s`, so
+    /// completing one is viable); nodes where a lexeme matches also go to
+    /// `frontier`, for the parser to walk their children after the
+    /// completion.
     fn walk_lexer(
         &mut self,
         lexer: &Lexer,
@@ -391,13 +414,17 @@ impl LexerCache {
                 break;
             };
             let t = self.next_flagged(lexer, parent, trie.node_byte(i))?;
-            if t == DEAD || t & ACCEPTS != 0 {
-                if t != DEAD {
-                    frontier.push((which, i as u32, parent));
-                }
+            if t == DEAD {
                 i = trie.subtree_end(i);
                 continue;
             }
+            if t & ACCEPTS != 0 {
+                // A lexeme may end here: the parser walks what follows
+                // the completion (the node's children, from the row after
+                // it); the lexeme going on is walked here.
+                frontier.push((which, i as u32, parent));
+            }
+            let t = t & !ACCEPTS;
             if let Some(tok) = trie.node_token(i) {
                 allowed.push(tok.0);
                 allowed.extend(trie.node_duplicates(i).iter().map(|d| d.0));

@@ -9,6 +9,7 @@ use crate::error::MaskError;
 use crate::lexer::{Allowed, LexerCache, DEAD, FULL_TRIE};
 use crate::mask::TokenMask;
 use crate::parser::{Chart, Scan};
+use crate::slices::TrieIndex;
 
 /// The state before one committed token, to roll back to.
 #[derive(Clone, Debug)]
@@ -396,26 +397,52 @@ impl Matcher {
                 }
             }
             self.stats.frontier_walks += st.frontier.len() as u64;
-            for &(which, node, parent_state) in &st.frontier {
-                let trie = match (which, g.slices()) {
-                    (FULL_TRIE, _) | (_, None) => trie,
-                    (w, Some(sl)) => sl.trie(w),
-                };
+            let trie_of = |which: TrieIndex| match (which, g.slices()) {
+                (FULL_TRIE, _) | (_, None) => trie,
+                (w, Some(sl)) => sl.trie(w),
+            };
+            // Where a lexeme may complete inside a token: one Earley step
+            // per run of nodes with the same parent state and byte class
+            // (they complete alike), then the children of each node from
+            // the row after the completion. The token ending at the node
+            // and the lexeme going on are in the table already.
+            let fr = &st.frontier;
+            let mut i = 0;
+            while i < fr.len() {
+                let (which, node, parent) = fr[i];
+                let byte = trie_of(which).node_byte(node as usize);
+                let class = g.lexer.class(byte);
+                let mut j = i + 1;
+                while j < fr.len()
+                    && fr[j].2 == parent
+                    && g.lexer.class(trie_of(fr[j].0).node_byte(fr[j].1 as usize)) == class
+                {
+                    j += 1;
+                }
+                let rows0 = self.chart.rows.len();
                 self.chart.scans.push(Scan {
                     row: sc.row,
-                    state: parent_state,
+                    state: parent,
                 });
-                let node = node as usize;
-                self.walk(
-                    g,
-                    trie,
-                    mask,
-                    (top, top + 1),
-                    node,
-                    trie.subtree_end(node),
-                    work0,
-                )?;
-                self.chart.truncate(self.chart.rows.len(), top);
+                self.chart
+                    .step(&g.cfg, &g.lexer, &mut self.cache, (top, top + 1), byte)?;
+                let end = self.chart.scans.len();
+                // The scans of the new row (after the lexeme going on).
+                let first = (top + 1..end)
+                    .find(|&k| self.chart.scans[k].row as usize == rows0)
+                    .unwrap_or(end);
+                if first < end {
+                    for &(which, node, _) in &fr[i..j] {
+                        let trie = trie_of(which);
+                        let node = node as usize;
+                        let stop = trie.subtree_end(node);
+                        if node + 1 < stop {
+                            self.walk(g, trie, mask, (first, end), node + 1, stop, work0)?;
+                        }
+                    }
+                }
+                self.chart.truncate(rows0, top);
+                i = j;
             }
         }
         Ok(())
