@@ -436,7 +436,20 @@ impl Matcher {
                         let trie = trie_of(which);
                         let node = node as usize;
                         let stop = trie.subtree_end(node);
-                        if node + 1 < stop {
+                        // Most children die on their first byte (a digit
+                        // after a number): look before setting up a walk.
+                        let mut live = false;
+                        'children: for c in trie.children(node) {
+                            let b = trie.node_byte(c);
+                            for k in first..end {
+                                let state = self.chart.scans[k].state;
+                                if self.cache.next(&g.lexer, state, b)? != DEAD {
+                                    live = true;
+                                    break 'children;
+                                }
+                            }
+                        }
+                        if live {
                             self.walk(g, trie, mask, (first, end), node + 1, stop, work0)?;
                         }
                     }
