@@ -27,6 +27,19 @@ use crate::slices::{Slices, TrieIndex, MAX_BOUNDED};
 /// The frontier entries of a table walked over the vocabulary's own trie.
 pub(crate) const FULL_TRIE: TrieIndex = TrieIndex::MAX;
 
+/// The trie a frontier entry's node is in: one of the slices' tries, or
+/// the vocabulary's own ([`FULL_TRIE`]).
+pub(crate) fn frontier_trie<'a>(
+    vocab: &'a Vocabulary,
+    slices: Option<&'a Slices>,
+    which: TrieIndex,
+) -> &'a TokenTrie {
+    match (which, slices) {
+        (FULL_TRIE, _) | (_, None) => vocab.trie(),
+        (w, Some(sl)) => sl.trie(w),
+    }
+}
+
 /// The dead state: no lexeme can match.
 pub(crate) const DEAD: u32 = 0;
 const UNKNOWN: u32 = u32::MAX;
@@ -350,15 +363,8 @@ impl LexerCache {
             })(),
         };
         frontier.sort_by_key(|&(which, node, parent)| {
-            let trie = match (which, slices) {
-                (FULL_TRIE, _) | (_, None) => vocab.trie(),
-                (w, Some(sl)) => sl.trie(w),
-            };
-            (
-                parent,
-                lexer.classes[trie.node_byte(node as usize) as usize],
-                node,
-            )
+            let byte = frontier_trie(vocab, slices, which).node_byte(node as usize);
+            (parent, lexer.class(byte), node)
         });
         let words = vocab.len().div_ceil(32);
         let allowed = if list.len() > words {

@@ -6,7 +6,7 @@ use rein_vocab::{TokenId, TokenTrie, Vocabulary};
 
 use crate::compiler::CompiledGrammar;
 use crate::error::MaskError;
-use crate::lexer::{Allowed, LexerCache, DEAD, FULL_TRIE};
+use crate::lexer::{frontier_trie, Allowed, LexerCache, DEAD};
 use crate::mask::TokenMask;
 use crate::parser::{Chart, Scan};
 use crate::slices::TrieIndex;
@@ -397,10 +397,7 @@ impl Matcher {
                 }
             }
             self.stats.frontier_walks += st.frontier.len() as u64;
-            let trie_of = |which: TrieIndex| match (which, g.slices()) {
-                (FULL_TRIE, _) | (_, None) => trie,
-                (w, Some(sl)) => sl.trie(w),
-            };
+            let trie_of = |which: TrieIndex| frontier_trie(vocab, g.slices(), which);
             // Where a lexeme may complete inside a token: one Earley step
             // per run of nodes with the same parent state and byte class
             // (they complete alike), then the children of each node from
