@@ -147,14 +147,19 @@ fuzz_target!(|input: Input| {
                     }
                 }
             }
-            Op::CommitBytes(bytes) => {
+            Op::CommitBytes(bytes) => match m.commit_bytes(bytes) {
                 // Cannot be rolled back token by token: start over after.
-                if m.commit_bytes(bytes).is_err() {
-                    return;
+                Ok(Ok(())) => {
+                    let Some(next) = mask_of(&mut m, n) else { return };
+                    masks = vec![next];
                 }
-                let Some(next) = mask_of(&mut m, n) else { return };
-                masks = vec![next];
-            }
+                // Refused bytes leave the matcher (and its history) as it was.
+                Ok(Err(_)) => {
+                    let again = mask_of(&mut m, n);
+                    assert!(again.is_none_or(|a| a == cur), "refused bytes changed the mask");
+                }
+                Err(_) => return,
+            },
         }
     }
 });

@@ -662,3 +662,26 @@ fn matcher_misuse_errors_have_messages() {
         "2 matchers but 1 masks: one mask per matcher is needed"
     );
 }
+
+/// The matcher fuzz target once took refused bytes for committed ones: a
+/// refused `commit_bytes` leaves the matcher, its masks and its rollback
+/// history as they were; accepted bytes end the history.
+#[test]
+fn refused_commit_bytes_keeps_the_rollback_history() {
+    let v = vocab();
+    let g = Arc::new(Compiler::new(&v).regex("a+b?").unwrap());
+    let (mut m, mut mask) = (Matcher::new(g), TokenMask::new(v.len()));
+    m.commit(tok(&v, "aa")).unwrap();
+    m.compute_mask(&mut mask).unwrap();
+    let before = mask.clone();
+    assert_eq!(m.commit_bytes(&[0xff, 0xff]), Ok(Err(2)));
+    m.compute_mask(&mut mask).unwrap();
+    assert_eq!(mask, before);
+    m.rollback(1).unwrap();
+    m.commit(tok(&v, "a")).unwrap();
+    assert_eq!(m.commit_bytes(b"a"), Ok(Ok(())));
+    assert_eq!(
+        m.rollback(1).unwrap_err().to_string(),
+        "cannot roll back 1 tokens: only 0 were committed"
+    );
+}
