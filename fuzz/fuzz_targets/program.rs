@@ -20,7 +20,10 @@ fn options() -> &'static ParseOptions {
         std::fs::create_dir_all(&dir).expect("temp dir");
         let files = [
             ("g.gbnf", "root ::= \"a\" root | \"b\"\n"),
-            ("s.json", r#"{"type": "array", "items": {"enum": [1, "x"]}}"#),
+            (
+                "s.json",
+                r#"{"type": "array", "items": {"enum": [1, "x"]}}"#,
+            ),
             ("bad.json", "{"),
         ];
         for (name, text) in files {
