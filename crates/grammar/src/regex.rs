@@ -227,10 +227,10 @@ pub fn without_substrings(hir: Option<&Hir>, words: &[&str]) -> Result<Option<Hi
     let pos: Vec<&Hir> = hir.into_iter().collect();
     // The same bound as a JSON Schema's default work limit.
     let mut budget = automata::Budget::new(2_000_000);
-    automata::combine(&pos, &[&containing], &mut budget).map_err(|_| GrammarError::Limit {
-        what: "automaton states for stop strings".into(),
-        value: words.len() as u64,
-        limit: words.len() as u64,
+    automata::combine(&pos, &[&containing], &mut budget).map_err(|e| GrammarError::Limit {
+        what: format!("{} of the text without the stop strings", e.what),
+        value: e.limit as u64 + 1,
+        limit: e.limit as u64,
     })
 }
 
@@ -336,6 +336,49 @@ mod tests {
             e.starts_with("syntax error at 1:3: exceed the maximum number of nested"),
             "{e}"
         );
+    }
+
+    /// `n` distinct stop strings of `len` lowercase letters.
+    fn stops(n: usize, len: usize) -> Vec<String> {
+        (0..n)
+            .map(|i| {
+                (0..len)
+                    .map(|j| char::from(b'a' + ((i * 7 + j * 3 + j / 5) % 26) as u8))
+                    .collect()
+            })
+            .collect()
+    }
+
+    /// Regression: stop strings past the automata budgets were reported as
+    /// "automaton states for stop strings is 1000, the limit is 1000"
+    /// (the number of stop strings, twice) whatever ran out; the error
+    /// names the budget now.
+    #[test]
+    fn stop_strings_past_the_automata_budgets_name_the_budget() {
+        let one = stops(1, 100);
+        let words: Vec<&str> = one.iter().map(String::as_str).collect();
+        assert!(without_substrings(None, &words).unwrap().is_some());
+        let work = ("automata work", 2_000_000);
+        let cases = [
+            (1000, 3, work),
+            (100, 50, work),
+            (1000, 20, ("NFA states", 20_000)),
+            (10, 10, ("regex nodes", 30_000)),
+        ];
+        for (n, len, (what, limit)) in cases {
+            let s = stops(n, len);
+            let words: Vec<&str> = s.iter().map(String::as_str).collect();
+            let e = without_substrings(None, &words).unwrap_err().to_string();
+            assert_eq!(
+                e,
+                format!(
+                    "limit exceeded: {what} of the text without the stop strings is {}, the \
+                     limit is {limit}",
+                    limit + 1
+                ),
+                "{n} stop strings of {len}"
+            );
+        }
     }
 
     #[test]

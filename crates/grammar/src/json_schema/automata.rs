@@ -36,7 +36,7 @@ impl Budget {
     fn spend(&mut self, n: usize) -> Result<(), TooBig> {
         self.used = self.used.saturating_add(n);
         if self.used > self.left {
-            return Err(TooBig);
+            return Err(TooBig::new("automata work", self.left));
         }
         Ok(())
     }
@@ -133,7 +133,7 @@ struct Nfa {
 impl Nfa {
     fn new_state(&mut self) -> Result<u32, TooBig> {
         if self.eps.len() >= MAX_NFA_STATES {
-            return Err(TooBig);
+            return Err(TooBig::new("NFA states", MAX_NFA_STATES));
         }
         self.eps.push(Vec::new());
         self.edges.push(Vec::new());
@@ -151,7 +151,8 @@ impl Nfa {
     fn build(&mut self, h: &Hir, s: u32, e: u32, alpha: &Alphabet) -> Result<(), TooBig> {
         match h.kind() {
             HirKind::Empty => self.eps[s as usize].push(e),
-            HirKind::Look(_) => return Err(TooBig),
+            // Front-ends reject look-around before building automata.
+            HirKind::Look(_) => return Err(TooBig::new("look-around assertions", 0)),
             HirKind::Literal(l) => {
                 let chars: Vec<char> = String::from_utf8_lossy(&l.0).chars().collect();
                 let mut cur = s;
@@ -174,7 +175,7 @@ impl Nfa {
                     self.edges[s as usize].push((sym, e));
                 }
             }
-            HirKind::Class(Class::Bytes(_)) => return Err(TooBig),
+            HirKind::Class(Class::Bytes(_)) => return Err(TooBig::new("byte classes", 0)),
             HirKind::Capture(c) => self.build(&c.sub, s, e, alpha)?,
             HirKind::Concat(v) => {
                 let mut cur = s;
@@ -228,17 +229,27 @@ impl Nfa {
         Ok(())
     }
 
-    fn closure(&self, set: &mut Vec<u32>) {
-        let mut seen: BTreeSet<u32> = set.iter().copied().collect();
+    /// Adds the states reachable by empty moves to the sorted, deduplicated
+    /// `set`; `seen` is scratch space of one flag per state, all false
+    /// (left so).
+    fn closure(&self, set: &mut Vec<u32>, seen: &mut [bool]) {
+        for &x in set.iter() {
+            seen[x as usize] = true;
+        }
         let mut stack = set.clone();
         while let Some(x) = stack.pop() {
             for &y in &self.eps[x as usize] {
-                if seen.insert(y) {
+                if !seen[y as usize] {
+                    seen[y as usize] = true;
+                    set.push(y);
                     stack.push(y);
                 }
             }
         }
-        *set = seen.into_iter().collect();
+        for &x in set.iter() {
+            seen[x as usize] = false;
+        }
+        set.sort_unstable();
     }
 }
 
@@ -267,7 +278,8 @@ impl Dfa {
         let (s, e) = nfa.add(h, alpha)?;
         let n = alpha.len();
         let mut start = vec![s];
-        nfa.closure(&mut start);
+        let mut seen = vec![false; nfa.eps.len()];
+        nfa.closure(&mut start, &mut seen);
         let mut ids: HashMap<Vec<u32>, u32> = HashMap::new();
         let mut sets: Vec<Vec<u32>> = Vec::new();
         ids.insert(start.clone(), 0);
@@ -288,12 +300,13 @@ impl Dfa {
             for mut t in by_sym {
                 t.sort_unstable();
                 t.dedup();
-                nfa.closure(&mut t);
+                nfa.closure(&mut t, &mut seen);
+                b.spend(t.len())?;
                 let id = match ids.get(&t) {
                     Some(&id) => id,
                     None => {
                         if sets.len() >= MAX_DFA_STATES {
-                            return Err(TooBig);
+                            return Err(TooBig::new("DFA states", MAX_DFA_STATES));
                         }
                         let id = sets.len() as u32;
                         ids.insert(t.clone(), id);
@@ -332,7 +345,7 @@ impl Dfa {
                     Some(&id) => id,
                     None => {
                         if pairs.len() >= MAX_DFA_STATES {
-                            return Err(TooBig);
+                            return Err(TooBig::new("DFA states", MAX_DFA_STATES));
                         }
                         let id = pairs.len() as u32;
                         ids.insert(t, id);
@@ -490,6 +503,13 @@ impl Dfa {
         }
         let mut remaining: BTreeSet<usize> = (0..k).filter(|&s| live[s]).collect();
         while !remaining.is_empty() {
+            // Choosing the state visits every remaining state's edges.
+            w.spend(
+                remaining
+                    .iter()
+                    .map(|&s| pred[s].len() + succ[s].len())
+                    .sum(),
+            )?;
             // The state with the fewest paths through it.
             let &x = remaining
                 .iter()
@@ -498,15 +518,21 @@ impl Dfa {
                     let o = succ[s].iter().filter(|&&q| q != s).count();
                     i * o
                 })
-                .ok_or(TooBig)?;
+                .ok_or(TooBig::new("regex nodes", MAX_REGEX_NODES))?;
             remaining.remove(&x);
             let self_loop = edges.remove(&(x, x));
             let ps: Vec<usize> = pred[x].iter().copied().filter(|&p| p != x).collect();
             let qs: Vec<usize> = succ[x].iter().copied().filter(|&q| q != x).collect();
             for &p in &ps {
                 for &q in &qs {
-                    let (a, na) = edges.get(&(p, x)).cloned().ok_or(TooBig)?;
-                    let (b, nb) = edges.get(&(x, q)).cloned().ok_or(TooBig)?;
+                    let (a, na) = edges
+                        .get(&(p, x))
+                        .cloned()
+                        .ok_or(TooBig::new("regex nodes", MAX_REGEX_NODES))?;
+                    let (b, nb) = edges
+                        .get(&(x, q))
+                        .cloned()
+                        .ok_or(TooBig::new("regex nodes", MAX_REGEX_NODES))?;
                     let mut parts = vec![a];
                     let mut size = na + nb + 1;
                     if let Some((l, nl)) = &self_loop {
@@ -515,7 +541,7 @@ impl Dfa {
                     }
                     parts.push(b);
                     if size > MAX_REGEX_NODES {
-                        return Err(TooBig);
+                        return Err(TooBig::new("regex nodes", MAX_REGEX_NODES));
                     }
                     w.spend(size)?;
                     let h = rx::concat(parts);
@@ -524,7 +550,7 @@ impl Dfa {
                     match edges.remove(&(p, q)) {
                         Some((old, n)) => {
                             if n + size > MAX_REGEX_NODES {
-                                return Err(TooBig);
+                                return Err(TooBig::new("regex nodes", MAX_REGEX_NODES));
                             }
                             edges.insert((p, q), (rx::alt(vec![old, h]), n + size + 1));
                         }
@@ -557,7 +583,7 @@ pub(crate) fn combine(pos: &[&Hir], neg: &[&Hir], b: &mut Budget) -> Result<Opti
     let all: Vec<&Hir> = pos.iter().chain(neg).copied().collect();
     let alpha = Alphabet::new(&all);
     if alpha.len() > MAX_SYMBOLS {
-        return Err(TooBig);
+        return Err(TooBig::new("alphabet symbols", MAX_SYMBOLS));
     }
     let mut acc: Option<Dfa> = None;
     for h in pos {
@@ -586,7 +612,7 @@ pub(crate) fn combine(pos: &[&Hir], neg: &[&Hir], b: &mut Budget) -> Result<Opti
 pub(crate) fn intersects(a: &Hir, b: &Hir) -> Result<bool, TooBig> {
     let alpha = Alphabet::new(&[a, b]);
     if alpha.len() > MAX_SYMBOLS {
-        return Err(TooBig);
+        return Err(TooBig::new("alphabet symbols", MAX_SYMBOLS));
     }
     let mut budget = Budget::new(usize::MAX);
     let w = &mut budget;

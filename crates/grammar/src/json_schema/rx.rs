@@ -152,9 +152,20 @@ pub(crate) fn size(h: &Hir) -> usize {
     n
 }
 
-/// Why a length restriction could not be built.
-#[derive(Debug)]
-pub(crate) struct TooBig;
+/// A budget of a regex or automaton construction ran out.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct TooBig {
+    /// What was counted (`"DFA states"`, `"regex nodes"`, ...).
+    pub(crate) what: &'static str,
+    /// The budget.
+    pub(crate) limit: usize,
+}
+
+impl TooBig {
+    pub(crate) fn new(what: &'static str, limit: usize) -> TooBig {
+        TooBig { what, limit }
+    }
+}
 
 /// The strings of `h` whose length in characters lies in `[lo, hi]`,
 /// exactly, as a regex built from `h`'s structure. Fails with [`TooBig`]
@@ -165,12 +176,17 @@ pub(crate) fn restrict_len(
     hi: Option<u64>,
     budget: usize,
 ) -> Result<Hir, TooBig> {
-    let mut r = Restrict { budget, depth: 0 };
+    let mut r = Restrict {
+        budget,
+        total: budget,
+        depth: 0,
+    };
     r.go(h, lo, hi)
 }
 
 struct Restrict {
     budget: usize,
+    total: usize,
     depth: usize,
 }
 
@@ -178,7 +194,7 @@ impl Restrict {
     fn spend(&mut self, h: &Hir) -> Result<(), TooBig> {
         let n = size(h);
         if n > self.budget {
-            return Err(TooBig);
+            return Err(TooBig::new("regex nodes", self.total));
         }
         self.budget -= n;
         Ok(())
@@ -187,7 +203,7 @@ impl Restrict {
     fn go(&mut self, h: &Hir, lo: u64, hi: Option<u64>) -> Result<Hir, TooBig> {
         self.depth += 1;
         if self.depth > 200 {
-            return Err(TooBig);
+            return Err(TooBig::new("regex nesting depth", 200));
         }
         let r = self.go_inner(h, lo, hi);
         self.depth -= 1;
@@ -246,7 +262,9 @@ impl Restrict {
             if k_hi.is_some_and(|k| k < k_lo) {
                 return Ok(Hir::fail());
             }
-            let to_u32 = |x: u64| u32::try_from(x).map_err(|_| TooBig);
+            let to_u32 = |x: u64| {
+                u32::try_from(x).map_err(|_| TooBig::new("repetition count", u32::MAX as usize))
+            };
             let out = rep(
                 (*r.sub).clone(),
                 to_u32(k_lo)?,
@@ -344,7 +362,7 @@ impl Restrict {
                     None => h2.saturating_sub(rest_min),
                 };
                 if top >= amin && top - amin > 4_096 {
-                    return Err(TooBig);
+                    return Err(TooBig::new("lengths enumerated", 4_096));
                 }
                 for k in amin..=top {
                     let a = self.go(&v[i], k, Some(k))?;
@@ -356,7 +374,7 @@ impl Restrict {
                 // Lengths of the variable part below lo2 are enumerated;
                 // from lo2 on, the rest is unconstrained.
                 if lo2 > amin && lo2 - amin > 4_096 {
-                    return Err(TooBig);
+                    return Err(TooBig::new("lengths enumerated", 4_096));
                 }
                 for k in amin..lo2 {
                     if amax.is_some_and(|m| k > m) {
