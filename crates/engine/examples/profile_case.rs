@@ -4,7 +4,8 @@
 //!
 //! With `SHOW_SLOW=1`, prints the output so far at every mask that built a
 //! token table; with `SLOWEST=N`, the N slowest masks of the run at the
-//! end; `QUIET=1` prints only the totals. Schemas are compiled with keys
+//! end; `QUIET=1` prints only the totals; `COMPILE_ONLY=1` only compiles
+//! (for TTFM profiles). Schemas are compiled with keys
 //! in any order, as `rein mask-bench` does (`KEY_ORDER=declared` for the
 //! order of `properties`).
 //!
@@ -28,6 +29,7 @@ fn main() -> anyhow::Result<()> {
     let tok = args.next().unwrap_or_else(|| "llama3".into());
     let vocab = Arc::new(Vocabulary::load(&tok)?);
     let quiet = std::env::var_os("QUIET").is_some();
+    let compile_only = std::env::var_os("COMPILE_ONLY").is_some();
     let t = Instant::now();
     let _ = Compiler::new(&vocab);
     println!(
@@ -47,10 +49,25 @@ fn main() -> anyhow::Result<()> {
         .unwrap_or(0);
     let mut slow: Vec<Slow> = Vec::new();
     let mut options = Options::default();
+    options.strict = std::env::var_os("STRICT").is_some();
     options.key_order = match std::env::var("KEY_ORDER").as_deref() {
         Ok("declared") => KeyOrder::Declared,
         _ => KeyOrder::Any,
     };
+    // With `INLINE=N`, regular rules up to N regex nodes are inlined.
+    let mut config = rein_engine::Config::default();
+    if let Some(n) = std::env::var("INLINE").ok().and_then(|s| s.parse().ok()) {
+        config.limits.inline_regex_nodes = n;
+    }
+    // With `REPEAT=N`, each case is compiled N times (for profiles).
+    let repeat: usize = std::env::var("REPEAT")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1);
+    let args: Vec<String> = args.collect();
+    let args = args
+        .iter()
+        .flat_map(|a| std::iter::repeat_n(a.clone(), repeat));
     for path in args {
         let case: Value = serde_json::from_str(&std::fs::read_to_string(&path)?)?;
         let t = Instant::now();
@@ -62,7 +79,10 @@ fn main() -> anyhow::Result<()> {
             }
         };
         front.push(t.elapsed());
-        let g = match Compiler::new(&vocab).grammar(&ir) {
+        let g = match Compiler::new(&vocab)
+            .with_config(config.clone())
+            .grammar(&ir)
+        {
             Ok(g) => Arc::new(g),
             Err(e) => {
                 println!("{path}: compile error: {e}");
@@ -71,6 +91,20 @@ fn main() -> anyhow::Result<()> {
         };
         let ttfm = t.elapsed();
         let stats = g.stats();
+        if compile_only {
+            ttfms.push(ttfm);
+            if !quiet {
+                println!(
+                    "{path}: ttfm {:.0} µs (front {:.0}), lexemes {}, nts {}, nfa states {}",
+                    ttfm.as_secs_f64() * 1e6,
+                    front[front.len() - 1].as_secs_f64() * 1e6,
+                    stats.lexemes,
+                    stats.nonterminals,
+                    stats.nfa_states
+                );
+            }
+            continue;
+        }
         let mut total = MatcherStats::default();
         let mut times: Vec<Duration> = Vec::new();
         let mut mask = TokenMask::new(vocab.len());
@@ -164,13 +198,14 @@ fn main() -> anyhow::Result<()> {
             .map_or(0.0, |d| d.as_secs_f64() * 1e6)
     };
     println!(
-        "all: {} masks; TBM p50 {:.1} µs, p90 {:.1}, p99 {:.1}, p99.9 {:.1}, max {:.1}; TTFM p50 {:.0} µs, p99 {:.0} (schema to IR: p50 {:.0} µs, p99 {:.0})",
+        "all: {} masks; TBM p50 {:.1} µs, p90 {:.1}, p99 {:.1}, p99.9 {:.1}, max {:.1}; TTFM min {:.0} µs, p50 {:.0} µs, p99 {:.0} (schema to IR: p50 {:.0} µs, p99 {:.0})",
         all.len(),
         pct(&all, 50.0),
         pct(&all, 90.0),
         pct(&all, 99.0),
         pct(&all, 99.9),
         pct(&all, 100.0),
+        pct(&ttfms, 0.0),
         pct(&ttfms, 50.0),
         pct(&ttfms, 99.0),
         pct(&front, 50.0),

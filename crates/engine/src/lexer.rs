@@ -65,17 +65,27 @@ impl Lexer {
             .which_captures(WhichCaptures::None)
             .nfa_size_limit(Some(limits.nfa_bytes))
             .shrink(false);
-        let nfa = thompson::Compiler::new()
-            .configure(config)
-            .build_many_from_hir(lexemes)
-            .map_err(|e| match e.size_limit() {
-                Some(limit) => GrammarError::Limit {
-                    what: "heap size of the lexer automaton in bytes".into(),
-                    value: limit as u64 + 1,
-                    limit: limit as u64,
-                },
-                None => GrammarError::Invalid(format!("building the lexer automaton failed: {e}")),
-            })?;
+        // A compiler allocates large scratch tables (UTF-8 suffix maps)
+        // when created: each thread keeps one for all its grammars.
+        thread_local! {
+            static COMPILER: std::cell::RefCell<thompson::Compiler> =
+                std::cell::RefCell::new(thompson::Compiler::new());
+        }
+        let nfa = COMPILER.with(|c| {
+            c.borrow_mut()
+                .configure(config)
+                .build_many_from_hir(lexemes)
+                .map_err(|e| match e.size_limit() {
+                    Some(limit) => GrammarError::Limit {
+                        what: "heap size of the lexer automaton in bytes".into(),
+                        value: limit as u64 + 1,
+                        limit: limit as u64,
+                    },
+                    None => {
+                        GrammarError::Invalid(format!("building the lexer automaton failed: {e}"))
+                    }
+                })
+        })?;
         if !nfa.look_set_any().is_empty() {
             return Err(GrammarError::Invalid(
                 "lexemes may not contain look-around assertions".into(),

@@ -44,6 +44,57 @@ fn hir_depth(h: &Hir) -> usize {
     max
 }
 
+/// A hash of a regex tree's structure (iteratively): equal trees hash
+/// alike. Cheaper than printing the regex as a key.
+fn hir_hash(h: &Hir) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut s = std::collections::hash_map::DefaultHasher::new();
+    let mut stack = vec![h];
+    while let Some(h) = stack.pop() {
+        match h.kind() {
+            HirKind::Empty => 0u8.hash(&mut s),
+            HirKind::Literal(l) => {
+                1u8.hash(&mut s);
+                l.0.hash(&mut s);
+            }
+            HirKind::Class(Class::Unicode(c)) => {
+                2u8.hash(&mut s);
+                for r in c.ranges() {
+                    (r.start(), r.end()).hash(&mut s);
+                }
+            }
+            HirKind::Class(Class::Bytes(c)) => {
+                3u8.hash(&mut s);
+                for r in c.ranges() {
+                    (r.start(), r.end()).hash(&mut s);
+                }
+            }
+            HirKind::Look(l) => {
+                4u8.hash(&mut s);
+                l.as_repr().hash(&mut s);
+            }
+            HirKind::Repetition(r) => {
+                5u8.hash(&mut s);
+                (r.min, r.max, r.greedy).hash(&mut s);
+            }
+            HirKind::Capture(c) => {
+                6u8.hash(&mut s);
+                c.index.hash(&mut s);
+            }
+            HirKind::Concat(v) => {
+                7u8.hash(&mut s);
+                v.len().hash(&mut s);
+            }
+            HirKind::Alternation(v) => {
+                8u8.hash(&mut s);
+                v.len().hash(&mut s);
+            }
+        }
+        stack.extend(h.kind().subs());
+    }
+    s.finish()
+}
+
 /// Estimated NFA states of a regex with counted repetitions expanded
 /// (saturating). Recursive: call only on trees within the depth limit.
 fn hir_cost(h: &Hir) -> usize {
@@ -83,7 +134,8 @@ struct Lowerer<'g> {
     limits: &'g Limits,
     rule_regex: Vec<RuleRegex>,
     b: CfgBuilder,
-    lexeme_ids: HashMap<String, u32>,
+    /// Lexemes by [`hir_hash`] (equal regexes share one lexeme).
+    lexeme_ids: HashMap<u64, Vec<u32>>,
     /// Nonterminal for each IR rule that was lowered to productions.
     rule_nt: Vec<Option<u32>>,
     pending: Vec<RuleId>,
@@ -128,7 +180,13 @@ pub(crate) fn lower(g: &Grammar, limits: &Limits) -> Result<Cfg, GrammarError> {
         let rule = &g.rules[r.index()];
         let alts = match rule.max_tokens {
             Some(n) => l.limited_alts(&rule.name, &rule.expr, n)?,
-            None => l.lower_alts(&rule.expr)?,
+            None => match l.take_rule_hir(r)? {
+                // A regular rule too large to inline: its regex was built
+                // when it was first met.
+                Some(h) if rein_grammar::analysis::hir_matches_nothing(&h) => Vec::new(),
+                Some(h) => vec![l.lexeme(h)?.into_iter().collect()],
+                None => l.lower_alts(&rule.expr)?,
+            },
         };
         l.set_alts(nt, alts)?;
     }
@@ -189,9 +247,11 @@ impl<'g> Lowerer<'g> {
             )));
         }
         self.check_regex_depth(&h)?;
-        let key = h.to_string();
-        if let Some(&id) = self.lexeme_ids.get(&key) {
-            return Ok(Some(Sym::lex(id)));
+        let key = hir_hash(&h);
+        if let Some(ids) = self.lexeme_ids.get(&key) {
+            if let Some(&id) = ids.iter().find(|&&id| self.b.lexemes[id as usize] == h) {
+                return Ok(Some(Sym::lex(id)));
+            }
         }
         self.regex_cost = self.regex_cost.saturating_add(hir_cost(&h));
         if self.regex_cost > self.limits.max_regex_size {
@@ -205,7 +265,7 @@ impl<'g> Lowerer<'g> {
         }
         let id = self.next_lexeme_id()?;
         self.b.lexemes.push(h);
-        self.lexeme_ids.insert(key, id);
+        self.lexeme_ids.entry(key).or_default().push(id);
         Ok(Some(Sym::lex(id)))
     }
 
@@ -293,6 +353,18 @@ impl<'g> Lowerer<'g> {
         });
         self.rule_regex[r.index()] = RuleRegex::Done(res);
         Ok(())
+    }
+
+    /// The regex of rule `r` if it is regular and not inlined (so no one
+    /// needs it again), moved out of the cache.
+    fn take_rule_hir(&mut self, r: RuleId) -> Result<Option<Hir>, GrammarError> {
+        if self.inlined_rule(r)? {
+            return Ok(None);
+        }
+        Ok(match &mut self.rule_regex[r.index()] {
+            RuleRegex::Done(Some((h, _, _))) => Some(std::mem::replace(h, Hir::empty())),
+            _ => None,
+        })
     }
 
     /// Whether `e` lowers to a regex ([`Lowerer::lower_hir`] gives

@@ -103,6 +103,11 @@ pub fn referenced_rules(e: &Expr) -> Vec<RuleId> {
 /// Whether the regex matches no string at all (for example an empty class,
 /// or a concatenation containing one).
 pub fn hir_matches_nothing(h: &Hir) -> bool {
+    // The parser's properties give the minimum length of a match, `None`
+    // for no match at all or a length past `usize` (then walk the tree).
+    if h.properties().minimum_len().is_some() {
+        return false;
+    }
     !eval_hir(h, &mut |leaf| match leaf.kind() {
         HirKind::Class(Class::Unicode(c)) => !c.ranges().is_empty(),
         HirKind::Class(Class::Bytes(c)) => !c.ranges().is_empty(),
@@ -112,6 +117,9 @@ pub fn hir_matches_nothing(h: &Hir) -> bool {
 
 /// Whether the regex matches the empty string.
 pub fn hir_matches_empty(h: &Hir) -> bool {
+    if let Some(n) = h.properties().minimum_len() {
+        return n == 0;
+    }
     eval_hir(h, &mut |leaf| match leaf.kind() {
         HirKind::Empty | HirKind::Look(_) => true,
         HirKind::Literal(l) => l.0.is_empty(),

@@ -71,7 +71,7 @@ pub(crate) fn parse_fixed(re: &str) -> Result<Hir, String> {
 /// regex-syntax reports no minimum length for an alternation as soon as
 /// one branch matches nothing, so that case is checked by walking the tree.
 pub(crate) fn matches_nothing(h: &Hir) -> bool {
-    h.properties().minimum_len().is_none() && crate::analysis::hir_matches_nothing(h)
+    crate::analysis::hir_matches_nothing(h)
 }
 
 /// `h` without alternation branches that match nothing (they would make
@@ -585,6 +585,18 @@ fn any_class() -> ClassUnicode {
 }
 
 /// The decoded-level regex of every string *not* in `words`.
+///
+/// A string is not a word when it ends at a trie node that ends no word,
+/// or leaves the trie: a prefix that follows the trie, then a character
+/// that is not a child of the node reached, then anything. The characters
+/// that leave a node are split in two: those of `S`, the characters on the
+/// trie's edges, that are not the node's children (a small class per
+/// node), and those outside `S` (one large class, the same at every node).
+/// The large class and the tail `any*` appear once, after a copy of the
+/// trie where every node may end: repeating them at each node made the
+/// regex (and the lexer automaton of every object that allows keys besides
+/// its properties) grow by a Unicode class and a JSON character loop per
+/// trie node.
 pub(crate) fn not_in(words: &[&str]) -> Hir {
     #[derive(Default)]
     struct Node {
@@ -599,27 +611,56 @@ pub(crate) fn not_in(words: &[&str]) -> Hir {
         }
         n.end = true;
     }
-    fn go(n: &Node) -> Hir {
-        let mut alts = Vec::new();
-        if !n.end {
-            alts.push(Hir::empty());
-        }
-        // A character that leaves the trie, then anything.
-        let mut other = ClassUnicode::new([ClassUnicodeRange::new('\0', char::MAX)]);
-        let kids = ClassUnicode::new(n.kids.keys().map(|&c| ClassUnicodeRange::new(c, c)));
-        other.difference(&kids);
-        if other.ranges().iter().next().is_some() {
-            alts.push(concat(vec![
-                Hir::class(Class::Unicode(other)),
-                rep(any_char(), 0, None),
-            ]));
-        }
+    /// The trie as a regex: at each node, `here(node)`'s branches, then
+    /// each child's character followed by the child's regex.
+    fn trie(n: &Node, here: &dyn Fn(&Node) -> Option<Hir>) -> Hir {
+        let mut alts: Vec<Hir> = here(n).into_iter().collect();
         for (c, k) in &n.kids {
-            alts.push(concat(vec![lit(&c.to_string()), go(k)]));
+            alts.push(concat(vec![lit(&c.to_string()), trie(k, here)]));
         }
         alt(alts)
     }
-    go(&root)
+    fn edge_chars(n: &Node, out: &mut Vec<ClassUnicodeRange>) {
+        for (&c, k) in &n.kids {
+            out.push(ClassUnicodeRange::new(c, c));
+            edge_chars(k, out);
+        }
+    }
+    let mut ranges = Vec::new();
+    edge_chars(&root, &mut ranges);
+    let on_edges = ClassUnicode::new(ranges);
+    let kids = |n: &Node| ClassUnicode::new(n.kids.keys().map(|&c| ClassUnicodeRange::new(c, c)));
+    // Strings that end inside the trie at a node that ends no word.
+    let unfinished = trie(&root, &|n| (!n.end).then(Hir::empty));
+    // A prefix in the trie, then an edge character that is not a child.
+    let off_edge = trie(&root, &|n| {
+        let mut other = on_edges.clone();
+        other.difference(&kids(n));
+        other
+            .ranges()
+            .iter()
+            .next()
+            .is_some()
+            .then(|| Hir::class(Class::Unicode(other)))
+    });
+    // Any prefix in the trie, then a character on no edge.
+    let mut elsewhere = any_class();
+    elsewhere.difference(&on_edges);
+    let off_trie = if elsewhere.ranges().iter().next().is_some() {
+        concat(vec![
+            trie(&root, &|_| Some(Hir::empty())),
+            Hir::class(Class::Unicode(elsewhere)),
+        ])
+    } else {
+        Hir::fail()
+    };
+    alt(vec![
+        unfinished,
+        concat(vec![
+            alt(vec![off_edge, off_trie]),
+            rep(any_char(), 0, None),
+        ]),
+    ])
 }
 
 #[cfg(test)]
@@ -699,6 +740,46 @@ mod tests {
         assert!(!any.is_match("\\u0041"));
         assert!(!any.is_match("\\/"));
         assert_eq!(quote("a\"b\u{1}"), "\"a\\\"b\\u0001\"");
+    }
+
+    /// `not_in` against membership, on every string up to 4 characters
+    /// over an alphabet with ASCII, a two-byte and a four-byte character,
+    /// for word sets drawn from the same strings.
+    #[test]
+    fn complement_matches_membership() {
+        let alphabet = ['a', 'b', '\u{e9}', '\u{1F600}'];
+        let mut strings = vec![String::new()];
+        let mut last = vec![String::new()];
+        for _ in 0..4 {
+            let next: Vec<String> = last
+                .iter()
+                .flat_map(|s| alphabet.iter().map(move |&c| format!("{s}{c}")))
+                .collect();
+            strings.extend(next.iter().cloned());
+            last = next;
+        }
+        let sets: Vec<Vec<&str>> = vec![
+            vec![],
+            vec![""],
+            vec!["a"],
+            vec!["ab", "a", "b\u{e9}"],
+            vec!["", "aaaa", "\u{1F600}b"],
+            vec!["ab", "ba", "abab", "\u{e9}\u{e9}", "b"],
+            vec!["a", "b", "\u{e9}", "\u{1F600}"],
+        ];
+        for words in &sets {
+            let re = full(&not_in(words));
+            for s in strings
+                .iter()
+                .chain([&"c".to_string(), &"a\u{10FFFF}".to_string()])
+            {
+                assert_eq!(
+                    re.is_match(s),
+                    !words.contains(&s.as_str()),
+                    "{s:?} with words {words:?}"
+                );
+            }
+        }
     }
 
     #[test]
