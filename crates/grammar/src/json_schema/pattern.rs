@@ -262,6 +262,24 @@ pub(crate) fn search_regex(p: &str) -> Result<Hir, PatternError> {
 /// branch for top-level alternations.
 fn search(h: Hir) -> Hir {
     match h.kind() {
+        HirKind::Alternation(v) if h.properties().look_set().is_empty() => {
+            // No anchors anywhere: `.*(?:a|b).*` has one `.*` on each side
+            // where `.*a.*|.*b.*` had one per branch (a DFA state inside
+            // the string carried every branch's loop).
+            let branches = v
+                .iter()
+                .map(|b| {
+                    let mut parts = match b.kind() {
+                        HirKind::Concat(p) => p.clone(),
+                        _ => vec![b.clone()],
+                    };
+                    shorten(&mut parts, false, false);
+                    rx::concat(parts)
+                })
+                .collect();
+            let anything = || rx::rep(rx::any_char(), 0, None);
+            return rx::concat(vec![anything(), rx::alt(branches), anything()]);
+        }
         HirKind::Alternation(v) => return rx::alt(v.iter().cloned().map(search).collect()),
         HirKind::Capture(c) => return search((*c.sub).clone()),
         _ => {}
@@ -304,6 +322,7 @@ fn search(h: Hir) -> Hir {
             }
         }
     }
+    shorten(&mut parts, start, end);
     let anything = || rx::rep(rx::any_char(), 0, None);
     let mut out = Vec::new();
     if !start {
@@ -314,6 +333,55 @@ fn search(h: Hir) -> Hir {
         out.push(anything());
     }
     rx::concat(out)
+}
+
+/// Next to an unanchored side, a repetition `y{m,n}` finds a match
+/// exactly where `y{m}` does (the other copies belong to the `.*`), and
+/// `y{0,n}` can go: `[A-z]+` searches like `[A-z]`. Restricting the lengths
+/// of `.*[A-z]+.*` enumerated the length of every part (over a million NFA
+/// states for lengths up to 64); `.*[A-z].*` has one part to enumerate.
+fn shorten(parts: &mut Vec<Hir>, start: bool, end: bool) {
+    if !start {
+        while let Some(p) = parts.first() {
+            match shortest_repeat(p) {
+                Some(None) => {
+                    parts.remove(0);
+                }
+                Some(Some(h)) => {
+                    parts[0] = h;
+                    break;
+                }
+                None => break,
+            }
+        }
+    }
+    if !end {
+        while let Some(p) = parts.last() {
+            match shortest_repeat(p) {
+                Some(None) => {
+                    parts.pop();
+                }
+                Some(Some(h)) => {
+                    let n = parts.len() - 1;
+                    parts[n] = h;
+                    break;
+                }
+                None => break,
+            }
+        }
+    }
+}
+
+/// For a repetition `y{m,n}` (inside captures): `Some(Some(y{m}))`, or
+/// `Some(None)` when `m` is 0; `None` for anything else.
+fn shortest_repeat(h: &Hir) -> Option<Option<Hir>> {
+    match h.kind() {
+        HirKind::Capture(c) => shortest_repeat(&c.sub),
+        HirKind::Repetition(r) if r.max.is_none_or(|max| max >= r.min) => {
+            Some((r.min > 0).then(|| rx::rep((*r.sub).clone(), r.min, Some(r.min))))
+        }
+        _ => None,
+    }
 }
 
 fn rebuild(kind: HirKind) -> Hir {
@@ -358,6 +426,54 @@ mod tests {
         assert!(m("a") && m("bc") && !m("abc"));
         let m = matcher("");
         assert!(m("") && m("anything"));
+    }
+
+    /// Repetitions next to an unanchored side are shortened to their
+    /// minimum (the language stays the same): compared with the pattern
+    /// searched by a regex engine on every string up to 5 characters.
+    #[test]
+    fn repetitions_at_unanchored_sides_keep_the_language() {
+        let patterns = [
+            "[ab]+",
+            "a*",
+            "a*b",
+            "ba*",
+            "^a+",
+            "a+$",
+            "(ab){2,}",
+            "a{2,3}b+",
+            "^(a)+b*",
+            "a?b?",
+            "(a|b)+c*",
+            "^a{0,2}$",
+            "b{1,2}a{3}",
+            "a+|b{2,}",
+            "ab|ba|c",
+            "(ab|bc|ca)",
+            "a*|b",
+            "ab|^c",
+            "(a|b)c|d+",
+            "ab$|b+",
+            "|a",
+        ];
+        let alphabet = ['a', 'b', 'c'];
+        let mut strings = vec![String::new()];
+        let mut last = vec![String::new()];
+        for _ in 0..5 {
+            let next: Vec<String> = last
+                .iter()
+                .flat_map(|s| alphabet.iter().map(move |&c| format!("{s}{c}")))
+                .collect();
+            strings.extend(next.iter().cloned());
+            last = next;
+        }
+        for p in patterns {
+            let m = matcher(p);
+            let reference = Regex::new(p).unwrap();
+            for s in &strings {
+                assert_eq!(m(s), reference.is_match(s), "{p:?} on {s:?}");
+            }
+        }
     }
 
     #[test]

@@ -297,6 +297,10 @@ impl Restrict {
     }
 
     fn concat(&mut self, v: &[Hir], lo: u64, hi: Option<u64>) -> Result<Hir, TooBig> {
+        if let Some(h) = contains_class_within(v, lo, hi) {
+            self.spend(&h)?;
+            return Ok(h);
+        }
         let lens: Vec<(u64, Option<u64>)> = v.iter().map(char_len).collect();
         let variable: Vec<usize> = (0..v.len())
             .filter(|&i| lens[i].1 != Some(lens[i].0))
@@ -584,6 +588,51 @@ fn any_class() -> ClassUnicode {
     ClassUnicode::new([ClassUnicodeRange::new('\0', char::MAX)])
 }
 
+/// Strings of `lo..=hi` characters that contain a character of class `C`,
+/// when `v` is `.*[C].*` and `hi` is small, as a regex whose automaton
+/// stays small: `R_k = [C] .{lo-k-1, hi-k-1} | [^C] R_{k+1}` decides on
+/// the *first* character of the class, so after any input only one branch
+/// is alive. Enumerating the length of the leading `.*` instead gave the
+/// same language with every split alive at once: a lexer state inside
+/// such a string (`"pattern": "[A-z]+"` with `maxLength: 64`) carried
+/// thousands of NFA states, and its first masks took 0.1-0.5 s.
+fn contains_class_within(v: &[Hir], lo: u64, hi: Option<u64>) -> Option<Hir> {
+    /// Nesting grows by two per character: stay well inside the engine's
+    /// regex depth limit.
+    const MAX_HI: u64 = 96;
+    let hi = hi.filter(|&h| h <= MAX_HI && lo <= h)?;
+    let is_any_star = |h: &Hir| match h.kind() {
+        HirKind::Repetition(r) => {
+            r.min == 0
+                && r.max.is_none()
+                && matches!(r.sub.kind(), HirKind::Class(Class::Unicode(c)) if *c == any_class())
+        }
+        _ => false,
+    };
+    let [first, mid, last] = v else { return None };
+    if !is_any_star(first) || !is_any_star(last) {
+        return None;
+    }
+    let HirKind::Class(Class::Unicode(c)) = mid.kind() else {
+        return None;
+    };
+    let mut not_c = c.clone();
+    not_c.negate();
+    let mut r = Hir::fail();
+    for k in (0..hi).rev() {
+        let rest = rep(
+            any_char(),
+            lo.saturating_sub(k + 1) as u32,
+            Some((hi - k - 1) as u32),
+        );
+        r = alt(vec![
+            concat(vec![mid.clone(), rest]),
+            concat(vec![Hir::class(Class::Unicode(not_c.clone())), r]),
+        ]);
+    }
+    Some(r)
+}
+
 /// The decoded-level regex of every string *not* in `words`.
 ///
 /// A string is not a word when it ends at a trie node that ends no word,
@@ -719,6 +768,40 @@ mod tests {
         }
         for s in ["c", "", "abab", "cccc"] {
             assert!(!re.is_match(s), "{s}");
+        }
+    }
+
+    /// `.*[C].*` with length bounds (the first-match construction) against
+    /// the definition, on every string up to 6 characters over an alphabet
+    /// with a class character, two others and a multi-byte one.
+    #[test]
+    fn restrict_contains_a_class_character() {
+        let alphabet = ['a', 'B', '1', '\u{e9}'];
+        let mut strings = vec![String::new()];
+        let mut last = vec![String::new()];
+        for _ in 0..6 {
+            let next: Vec<String> = last
+                .iter()
+                .flat_map(|s| alphabet.iter().map(move |&c| format!("{s}{c}")))
+                .collect();
+            strings.extend(next.iter().cloned());
+            last = next;
+        }
+        let h = p("(?s:.)*[A-Z](?s:.)*");
+        for (lo, hi) in [
+            (0, Some(0)),
+            (0, Some(3)),
+            (2, Some(2)),
+            (3, Some(5)),
+            (1, Some(6)),
+            (4, None),
+        ] {
+            let re = full(&restrict_len(&h, lo, hi, 100_000).unwrap());
+            for s in &strings {
+                let n = s.chars().count() as u64;
+                let want = s.contains('B') && n >= lo && hi.is_none_or(|h| n <= h);
+                assert_eq!(re.is_match(s), want, "{s:?} in [{lo}, {hi:?}]");
+            }
         }
     }
 
