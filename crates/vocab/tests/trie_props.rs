@@ -63,11 +63,15 @@ proptest! {
             path.push((s, end));
         }
         prop_assert_eq!(seen, prefixes.into_iter().collect::<Vec<_>>());
-        // Greedy encoding of the concatenation of all tokens round-trips.
+        // Greedy encoding of the concatenation of all tokens round-trips;
+        // it may only get stuck (a longest match leaving bytes no token
+        // starts with) when some byte has no token of its own.
         let text: Vec<u8> = reference.keys().flatten().copied().collect();
         if let Ok(s) = std::str::from_utf8(&text) {
-            let ids = v.encode(s).unwrap();
-            prop_assert_eq!(v.decode_bytes(&ids), text);
+            match v.encode(s) {
+                Ok(ids) => prop_assert_eq!(v.decode_bytes(&ids), text),
+                Err(_) => prop_assert!(!text.iter().all(|&b| reference.contains_key(&vec![b]))),
+            }
         }
     }
 
