@@ -104,6 +104,9 @@ pub(crate) struct CaseResult {
     pub(crate) tbm: Vec<Duration>,
     pub(crate) message: String,
     pub(crate) walks: WalkStats,
+    /// Heap bytes of the compiled grammar, and of its lexer cache after
+    /// the instances ([`CompiledGrammar::cache_memory`]).
+    pub(crate) memory: Option<(usize, usize)>,
 }
 
 /// Outcomes of the random walks of one schema (or all).
@@ -449,6 +452,7 @@ fn run_case_caught(
             tbm: Vec::new(),
             message: format!("cannot read the case: {e:#}"),
             walks: WalkStats::default(),
+            memory: None,
         },
         Err(p) => CaseResult {
             file,
@@ -458,6 +462,7 @@ fn run_case_caught(
             tbm: Vec::new(),
             message: panic_message(&p),
             walks: WalkStats::default(),
+            memory: None,
         },
     }
 }
@@ -625,6 +630,7 @@ fn run_case(
                 tbm: Vec::new(),
                 message: e,
                 walks: WalkStats::default(),
+                memory: None,
             })
         }
     };
@@ -667,6 +673,7 @@ fn run_case(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    let memory = Some((g.stats().memory_bytes, g.cache_memory()));
     let walks = random_walks(&g, vocab, schema, walk_cfg, seed_of(&name));
     Ok(CaseResult {
         file: String::new(),
@@ -676,6 +683,7 @@ fn run_case(
         tbm,
         message,
         walks,
+        memory,
     })
 }
 
@@ -795,6 +803,10 @@ pub(crate) fn python_float(x: f64) -> String {
 struct Summary {
     tbm: Vec<Duration>,
     ttfm: Vec<Duration>,
+    /// Sorted heap bytes of the compiled grammars, and of their lexer
+    /// caches after the instances.
+    grammar_bytes: Vec<usize>,
+    cache_bytes: Vec<usize>,
     schemas: usize,
     counts: [usize; 6],
 }
@@ -814,6 +826,18 @@ impl Summary {
         let mut ttfm: Vec<Duration> = results.iter().filter_map(|r| r.ttfm).collect();
         tbm.sort();
         ttfm.sort();
+        let mut grammar_bytes: Vec<usize> = results
+            .iter()
+            .filter_map(|r| r.memory)
+            .map(|m| m.0)
+            .collect();
+        let mut cache_bytes: Vec<usize> = results
+            .iter()
+            .filter_map(|r| r.memory)
+            .map(|m| m.1)
+            .collect();
+        grammar_bytes.sort_unstable();
+        cache_bytes.sort_unstable();
         let mut counts = [0; 6];
         for r in results {
             if let Some(i) = STATUSES.iter().position(|s| *s == r.status) {
@@ -823,6 +847,8 @@ impl Summary {
         Summary {
             tbm,
             ttfm,
+            grammar_bytes,
+            cache_bytes,
             schemas: results.len(),
             counts,
         }
@@ -839,6 +865,8 @@ impl Summary {
         json!({
             "tbm_us": stats_json(&self.tbm),
             "ttfm_us": stats_json(&self.ttfm),
+            "grammar_bytes": bytes_json(&self.grammar_bytes),
+            "cache_bytes": bytes_json(&self.cache_bytes),
             "tokens": self.tbm.len(),
             "schemas": self.schemas,
             "passing": self.count(Status::Passing),
@@ -856,6 +884,14 @@ impl Summary {
             rows.push((format!("{name} avg"), fmt_us(avg(xs))));
             for (label, p) in PERCENTILES {
                 rows.push((format!("{name} {label}"), fmt_us(percentile(xs, p))));
+            }
+        }
+        for (name, xs) in [
+            ("grammar memory", &self.grammar_bytes),
+            ("lexer cache memory", &self.cache_bytes),
+        ] {
+            for (label, p) in [("p50", 50.0), ("p99", 99.0), ("max", 100.0)] {
+                rows.push((format!("{name} {label}"), fmt_kib(byte_percentile(xs, p))));
             }
         }
         rows.push(("tokens".into(), self.tbm.len().to_string()));
@@ -885,6 +921,24 @@ const PERCENTILES: [(&str, f64); 8] = [
     ("p99.9", 99.9),
     ("p100", 100.0),
 ];
+
+/// Sorted `xs` at index `int(n * p / 100)` (clamped).
+fn byte_percentile(xs: &[usize], p: f64) -> Option<usize> {
+    let i = ((xs.len() as f64 * p / 100.0) as usize).min(xs.len().checked_sub(1)?);
+    xs.get(i).copied()
+}
+
+fn fmt_kib(x: Option<usize>) -> String {
+    x.map_or_else(|| "-".into(), |b| format!("{:.0} KiB", b as f64 / 1024.0))
+}
+
+fn bytes_json(xs: &[usize]) -> Value {
+    json!({
+        "p50": byte_percentile(xs, 50.0),
+        "p99": byte_percentile(xs, 99.0),
+        "max": byte_percentile(xs, 100.0),
+    })
+}
 
 fn avg(xs: &[Duration]) -> Option<f64> {
     if xs.is_empty() {

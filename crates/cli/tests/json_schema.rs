@@ -350,6 +350,13 @@ fn maskbench_sample_matches_baseline() {
         }
     }
     eprintln!("sample: {summary}");
+    // Memory per compiled grammar is reported (and a grammar is never
+    // empty); the lexer caches grew while the instances were fed.
+    for key in ["grammar_bytes", "cache_bytes"] {
+        let p50 = summary[key]["p50"].as_u64().unwrap_or(0);
+        let max = summary[key]["max"].as_u64().unwrap_or(0);
+        assert!(p50 > 0 && max >= p50, "{key}: {}", summary[key]);
+    }
     assert!(
         problems.is_empty(),
         "{} problems:\n{}",

@@ -206,6 +206,17 @@ impl CompiledGrammar {
         self.compile_time
     }
 
+    /// Heap bytes of the lexer cache (DFA states and token tables) that
+    /// finished matchers handed back, which new matchers start from: what
+    /// the grammar has learned while in use. Zero until a matcher drops.
+    pub fn cache_memory(&self) -> usize {
+        self.warm
+            .lock()
+            .ok()
+            .and_then(|w| w.as_ref().map(LexerCache::memory_usage))
+            .unwrap_or(0)
+    }
+
     /// Sizes of the compiled grammar.
     pub fn stats(&self) -> GrammarStats {
         let prod_bytes: usize = self
