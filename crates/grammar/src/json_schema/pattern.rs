@@ -457,16 +457,7 @@ mod tests {
             "|a",
         ];
         let alphabet = ['a', 'b', 'c'];
-        let mut strings = vec![String::new()];
-        let mut last = vec![String::new()];
-        for _ in 0..5 {
-            let next: Vec<String> = last
-                .iter()
-                .flat_map(|s| alphabet.iter().map(move |&c| format!("{s}{c}")))
-                .collect();
-            strings.extend(next.iter().cloned());
-            last = next;
-        }
+        let strings = rx::all_strings(&alphabet, 5);
         for p in patterns {
             let m = matcher(p);
             let reference = Regex::new(p).unwrap();

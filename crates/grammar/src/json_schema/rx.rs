@@ -633,6 +633,23 @@ fn contains_class_within(v: &[Hir], lo: u64, hi: Option<u64>) -> Option<Hir> {
     Some(r)
 }
 
+/// Every string of at most `max_len` characters over `alphabet` (for
+/// exhaustive tests of regex constructions).
+#[cfg(test)]
+pub(crate) fn all_strings(alphabet: &[char], max_len: usize) -> Vec<String> {
+    let mut strings = vec![String::new()];
+    let mut last = vec![String::new()];
+    for _ in 0..max_len {
+        let next: Vec<String> = last
+            .iter()
+            .flat_map(|s| alphabet.iter().map(move |&c| format!("{s}{c}")))
+            .collect();
+        strings.extend(next.iter().cloned());
+        last = next;
+    }
+    strings
+}
+
 /// The decoded-level regex of every string *not* in `words`.
 ///
 /// A string is not a word when it ends at a trie node that ends no word,
@@ -777,16 +794,7 @@ mod tests {
     #[test]
     fn restrict_contains_a_class_character() {
         let alphabet = ['a', 'B', '1', '\u{e9}'];
-        let mut strings = vec![String::new()];
-        let mut last = vec![String::new()];
-        for _ in 0..6 {
-            let next: Vec<String> = last
-                .iter()
-                .flat_map(|s| alphabet.iter().map(move |&c| format!("{s}{c}")))
-                .collect();
-            strings.extend(next.iter().cloned());
-            last = next;
-        }
+        let strings = all_strings(&alphabet, 6);
         let h = p("(?s:.)*[A-Z](?s:.)*");
         for (lo, hi) in [
             (0, Some(0)),
@@ -831,16 +839,7 @@ mod tests {
     #[test]
     fn complement_matches_membership() {
         let alphabet = ['a', 'b', '\u{e9}', '\u{1F600}'];
-        let mut strings = vec![String::new()];
-        let mut last = vec![String::new()];
-        for _ in 0..4 {
-            let next: Vec<String> = last
-                .iter()
-                .flat_map(|s| alphabet.iter().map(move |&c| format!("{s}{c}")))
-                .collect();
-            strings.extend(next.iter().cloned());
-            last = next;
-        }
+        let strings = all_strings(&alphabet, 4);
         let sets: Vec<Vec<&str>> = vec![
             vec![],
             vec![""],
