@@ -213,6 +213,59 @@ fn enum_of_10000_values() {
     assert!(accepts(&g, b"99") && !accepts(&g, b"100"));
 }
 
+/// Regression: a 200,000-character property name overflowed the stack
+/// while building "any key but the declared ones" (a trie of the keys,
+/// built recursively). Past 100 characters that regex is refused with a
+/// located error; without other keys the long name is an ordinary literal.
+#[test]
+fn very_long_property_names_are_errors_or_literals() {
+    let long = "k".repeat(200_000);
+    let open = json!({"type": "object", "properties": {long.clone(): {"type": "integer"}}});
+    let e = schema(&open).err().map(|e| e.to_string());
+    assert_eq!(
+        e.as_deref(),
+        Some(
+            "schema error at \"#\" (keyword `properties`): a property name longer than 100 \
+             characters cannot be told apart from other keys (set \"additionalProperties\": \
+             false, or shorten it)"
+        )
+    );
+    let not = json!({"type": "string", "not": {"enum": [long.clone()]}});
+    let e = schema(&not).err().map(|e| e.to_string());
+    assert_eq!(
+        e.as_deref(),
+        Some(
+            "schema error at \"#\" (keyword `not`): excluding a string longer than 100 \
+             characters is not supported"
+        )
+    );
+    let closed = |key: &str| {
+        json!({
+            "type": "object",
+            "properties": {key: {"type": "integer"}},
+            "required": [key],
+            "additionalProperties": false
+        })
+    };
+    // Compiles (its lexer would need a DFA state per character to match).
+    assert!(schema(&closed(&long)).is_ok());
+    let key = "k".repeat(1_000);
+    let g = Arc::new(schema(&closed(&key)).unwrap());
+    assert!(accepts(&g, format!("{{\"{key}\":1}}").as_bytes()));
+    assert!(!accepts(&g, b"{\"k\":1}"));
+    // At the limit, other keys still work.
+    let key = "k".repeat(100);
+    let g = Arc::new(
+        schema(&json!({"type": "object", "properties": {key.clone(): {"type": "integer"}}}))
+            .unwrap(),
+    );
+    assert!(accepts(
+        &g,
+        format!("{{\"{key}\":1,\"other\":\"x\"}}").as_bytes()
+    ));
+    assert!(!accepts(&g, format!("{{\"{key}\":\"x\"}}").as_bytes()));
+}
+
 #[test]
 fn ref_cycles_without_base_case_are_errors() {
     for s in [

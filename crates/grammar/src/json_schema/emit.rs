@@ -1151,12 +1151,12 @@ impl<'a> Compiler<'a> {
                         rx::rep(rx::any_char(), 0, None)
                     } else if name_len.is_none() {
                         // The common case: any key but the declared ones.
-                        let keys = self.other_keys(&excluded);
+                        let keys = self.other_keys(&excluded, &o.at)?;
                         let v = self.emit(&value, d + 1)?;
                         alts.push(Expr::seq(vec![Expr::regex(keys), self.colon(), v]));
                         continue;
                     } else {
-                        rx::not_in(&excluded)
+                        rx::not_in(&excluded).map_err(|e| self.long_key_err(&o.at, e))?
                     }
                 } else if pos.len() == 1 && neg.is_empty() && excluded.is_empty() {
                     pos[0].clone()
@@ -1195,14 +1195,28 @@ impl<'a> Compiler<'a> {
 
     /// The JSON text of any key but these (cached: objects of one
     /// definition are often emitted many times).
-    fn other_keys(&mut self, declared: &[&str]) -> Hir {
+    fn other_keys(&mut self, declared: &[&str], at: &str) -> Result<Hir, GrammarError> {
         let key: Vec<String> = declared.iter().map(|s| s.to_string()).collect();
         if let Some(h) = self.key_cache.get(&key) {
-            return h.clone();
+            return Ok(h.clone());
         }
-        let h = quoted(&rx::not_in(declared));
+        let h = quoted(&rx::not_in(declared).map_err(|e| self.long_key_err(at, e))?);
         self.key_cache.insert(key, h.clone());
-        h
+        Ok(h)
+    }
+
+    /// Keys besides the declared ones need a regex of "any key but these",
+    /// which long property names make too deep.
+    fn long_key_err(&self, at: &str, e: rx::TooBig) -> GrammarError {
+        self.err(
+            at,
+            "properties",
+            format!(
+                "a property name longer than {} characters cannot be told apart from other keys \
+                 (set \"additionalProperties\": false, or shorten it)",
+                e.limit
+            ),
+        )
     }
 
     /// F(i, c, started, used): members from slot i on (extras and

@@ -639,7 +639,16 @@ impl<'a> Compiler<'a> {
                 at: at.clone(),
             };
             s.regexes.push(super::schema::StrRegex {
-                hir: super::rx::not_in(&strs),
+                hir: super::rx::not_in(&strs).map_err(|e| {
+                    self.err(
+                        at,
+                        keyword,
+                        format!(
+                            "excluding a string longer than {} characters is not supported",
+                            e.limit
+                        ),
+                    )
+                })?,
                 keyword: "not",
                 at: at.clone(),
                 source: format!("not one of {} strings", strs.len()),

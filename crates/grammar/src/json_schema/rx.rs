@@ -663,7 +663,17 @@ pub(crate) fn all_strings(alphabet: &[char], max_len: usize) -> Vec<String> {
 /// regex (and the lexer automaton of every object that allows keys besides
 /// its properties) grow by a Unicode class and a JSON character loop per
 /// trie node.
-pub(crate) fn not_in(words: &[&str]) -> Hir {
+///
+/// The regex nests two levels per character of the longest word (and is
+/// built recursively): words longer than [`MAX_EXCLUDED_CHARS`] are
+/// refused with [`TooBig`] (a 200,000-character key overflowed the stack).
+pub(crate) fn not_in(words: &[&str]) -> Result<Hir, TooBig> {
+    if words.iter().any(|w| w.chars().count() > MAX_EXCLUDED_CHARS) {
+        return Err(TooBig::new(
+            "characters in an excluded string",
+            MAX_EXCLUDED_CHARS,
+        ));
+    }
     #[derive(Default)]
     struct Node {
         end: bool,
@@ -720,14 +730,17 @@ pub(crate) fn not_in(words: &[&str]) -> Hir {
     } else {
         Hir::fail()
     };
-    alt(vec![
+    Ok(alt(vec![
         unfinished,
         concat(vec![
             alt(vec![off_edge, off_trie]),
             rep(any_char(), 0, None),
         ]),
-    ])
+    ]))
 }
+
+/// The longest string [`not_in`] excludes, in characters.
+pub(crate) const MAX_EXCLUDED_CHARS: usize = 100;
 
 #[cfg(test)]
 mod tests {
@@ -850,7 +863,7 @@ mod tests {
             vec!["a", "b", "\u{e9}", "\u{1F600}"],
         ];
         for words in &sets {
-            let re = full(&not_in(words));
+            let re = full(&not_in(words).unwrap());
             for s in strings
                 .iter()
                 .chain([&"c".to_string(), &"a\u{10FFFF}".to_string()])
@@ -866,7 +879,7 @@ mod tests {
 
     #[test]
     fn finite_complement() {
-        let re = full(&not_in(&["ab", "a", "b\u{e9}"]));
+        let re = full(&not_in(&["ab", "a", "b\u{e9}"]).unwrap());
         for s in ["", "abc", "c", "aa", "b", "bé!"] {
             assert!(re.is_match(s), "{s:?}");
         }
