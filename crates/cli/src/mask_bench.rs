@@ -826,16 +826,8 @@ impl Summary {
         let mut ttfm: Vec<Duration> = results.iter().filter_map(|r| r.ttfm).collect();
         tbm.sort();
         ttfm.sort();
-        let mut grammar_bytes: Vec<usize> = results
-            .iter()
-            .filter_map(|r| r.memory)
-            .map(|m| m.0)
-            .collect();
-        let mut cache_bytes: Vec<usize> = results
-            .iter()
-            .filter_map(|r| r.memory)
-            .map(|m| m.1)
-            .collect();
+        let (mut grammar_bytes, mut cache_bytes): (Vec<usize>, Vec<usize>) =
+            results.iter().filter_map(|r| r.memory).unzip();
         grammar_bytes.sort_unstable();
         cache_bytes.sort_unstable();
         let mut counts = [0; 6];
@@ -891,7 +883,7 @@ impl Summary {
             ("lexer cache memory", &self.cache_bytes),
         ] {
             for (label, p) in [("p50", 50.0), ("p99", 99.0), ("max", 100.0)] {
-                rows.push((format!("{name} {label}"), fmt_kib(byte_percentile(xs, p))));
+                rows.push((format!("{name} {label}"), fmt_kib(at_percentile(xs, p))));
             }
         }
         rows.push(("tokens".into(), self.tbm.len().to_string()));
@@ -922,21 +914,15 @@ const PERCENTILES: [(&str, f64); 8] = [
     ("p100", 100.0),
 ];
 
-/// Sorted `xs` at index `int(n * p / 100)` (clamped).
-fn byte_percentile(xs: &[usize], p: f64) -> Option<usize> {
-    let i = ((xs.len() as f64 * p / 100.0) as usize).min(xs.len().checked_sub(1)?);
-    xs.get(i).copied()
-}
-
 fn fmt_kib(x: Option<usize>) -> String {
     x.map_or_else(|| "-".into(), |b| format!("{:.0} KiB", b as f64 / 1024.0))
 }
 
 fn bytes_json(xs: &[usize]) -> Value {
     json!({
-        "p50": byte_percentile(xs, 50.0),
-        "p99": byte_percentile(xs, 99.0),
-        "max": byte_percentile(xs, 100.0),
+        "p50": at_percentile(xs, 50.0),
+        "p99": at_percentile(xs, 99.0),
+        "max": at_percentile(xs, 100.0),
     })
 }
 
@@ -949,11 +935,13 @@ fn avg(xs: &[Duration]) -> Option<f64> {
 
 /// Sorted `xs` at index `int(n * p / 100)` (clamped), in µs.
 fn percentile(xs: &[Duration], p: f64) -> Option<f64> {
-    if xs.is_empty() {
-        return None;
-    }
-    let i = ((xs.len() as f64 * p / 100.0) as usize).min(xs.len() - 1);
-    Some(xs[i].as_secs_f64() * 1e6)
+    at_percentile(xs, p).map(|d| d.as_secs_f64() * 1e6)
+}
+
+/// Sorted `xs` at index `int(n * p / 100)` (clamped).
+fn at_percentile<T: Copy>(xs: &[T], p: f64) -> Option<T> {
+    let i = ((xs.len() as f64 * p / 100.0) as usize).min(xs.len().checked_sub(1)?);
+    xs.get(i).copied()
 }
 
 fn fmt_us(x: Option<f64>) -> String {

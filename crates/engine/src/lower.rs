@@ -183,8 +183,7 @@ pub(crate) fn lower(g: &Grammar, limits: &Limits) -> Result<Cfg, GrammarError> {
             None => match l.take_rule_hir(r)? {
                 // A regular rule too large to inline: its regex was built
                 // when it was first met.
-                Some(h) if rein_grammar::analysis::hir_matches_nothing(&h) => Vec::new(),
-                Some(h) => vec![l.lexeme(h)?.into_iter().collect()],
+                Some(h) => l.regex_alts(h)?,
                 None => l.lower_alts(&rule.expr)?,
             },
         };
@@ -492,10 +491,7 @@ impl<'g> Lowerer<'g> {
     /// Lowers `e` to alternatives of symbol sequences.
     fn lower_alts(&mut self, e: &Expr) -> Result<Vec<Vec<Sym>>, GrammarError> {
         if let Some(h) = self.lower_hir(e)? {
-            if rein_grammar::analysis::hir_matches_nothing(&h) {
-                return Ok(Vec::new());
-            }
-            return Ok(vec![self.lexeme(h)?.into_iter().collect()]);
+            return self.regex_alts(h);
         }
         self.enter()?;
         let r = match e {
@@ -522,6 +518,15 @@ impl<'g> Lowerer<'g> {
         };
         self.depth -= 1;
         Ok(r)
+    }
+
+    /// The alternatives of a regular expression: one lexeme (none at all
+    /// when it matches nothing).
+    fn regex_alts(&mut self, h: Hir) -> Result<Vec<Vec<Sym>>, GrammarError> {
+        if rein_grammar::analysis::hir_matches_nothing(&h) {
+            return Ok(Vec::new());
+        }
+        Ok(vec![self.lexeme(h)?.into_iter().collect()])
     }
 
     /// Lowers `e` to one symbol sequence (creating nonterminals as needed).

@@ -261,6 +261,7 @@ pub(crate) fn search_regex(p: &str) -> Result<Hir, PatternError> {
 /// `.*(?:h).*`, dropping the `.*` on sides anchored by `^` / `$`, branch by
 /// branch for top-level alternations.
 fn search(h: Hir) -> Hir {
+    let anything = || rx::rep(rx::any_char(), 0, None);
     match h.kind() {
         HirKind::Alternation(v) if h.properties().look_set().is_empty() => {
             // No anchors anywhere: `.*(?:a|b).*` has one `.*` on each side
@@ -277,7 +278,6 @@ fn search(h: Hir) -> Hir {
                     rx::concat(parts)
                 })
                 .collect();
-            let anything = || rx::rep(rx::any_char(), 0, None);
             return rx::concat(vec![anything(), rx::alt(branches), anything()]);
         }
         HirKind::Alternation(v) => return rx::alt(v.iter().cloned().map(search).collect()),
@@ -323,7 +323,6 @@ fn search(h: Hir) -> Hir {
         }
     }
     shorten(&mut parts, start, end);
-    let anything = || rx::rep(rx::any_char(), 0, None);
     let mut out = Vec::new();
     if !start {
         out.push(anything());
