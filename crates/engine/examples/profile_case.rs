@@ -59,6 +59,14 @@ fn main() -> anyhow::Result<()> {
     if let Some(n) = std::env::var("INLINE").ok().and_then(|s| s.parse().ok()) {
         config.limits.inline_regex_nodes = n;
     }
+    // With `INLINE_COST=N`, only regular rules up to N estimated NFA
+    // states are inlined.
+    if let Some(n) = std::env::var("INLINE_COST")
+        .ok()
+        .and_then(|s| s.parse().ok())
+    {
+        config.limits.inline_regex_cost = n;
+    }
     // With `REPEAT=N`, each case is compiled N times (for profiles).
     let repeat: usize = std::env::var("REPEAT")
         .ok()

@@ -29,6 +29,12 @@ pub struct Limits {
     /// Regular rules up to this many regex nodes are inlined into their
     /// users' lexemes; larger ones become lexemes of their own.
     pub inline_regex_nodes: usize,
+    /// Regular rules whose automaton is estimated above this many NFA
+    /// states (counted repetitions expanded) are not inlined either: each
+    /// use would copy the automaton (`"[^"]{0,500}"` is small as a regex
+    /// and large as an NFA), while a lexeme of its own is built once and
+    /// shared by every use.
+    pub inline_regex_cost: usize,
     /// Nesting depth of a lexeme's regex (the automaton compiler
     /// recurses over it). Regular rules nested deeper than a quarter of
     /// this are not inlined into their users' lexemes.
@@ -61,6 +67,7 @@ impl Default for Limits {
             max_depth: 2_000,
             max_repeat: 100_000,
             inline_regex_nodes: 5_000,
+            inline_regex_cost: 2_000,
             max_regex_depth: 300,
             max_regex_size: 4_000_000,
             nfa_bytes: 64 << 20,

@@ -7,13 +7,18 @@
 //! one lexeme (a regex). A rule is regular when it is not recursive, refers
 //! only to regular rules, and holds no captures or token limits; a regular
 //! rule is inlined into its users' regexes while it is small, and becomes a
-//! lexeme of its own otherwise. Everything else becomes BNF productions.
+//! lexeme of its own otherwise. "Small" counts the automaton, not the
+//! regex: `[^"]{0,255}` is a few regex nodes and over a thousand NFA
+//! states, so a regex of the IR that large is never merged into the
+//! regexes around it either; equal ones then share one lexeme, compiled
+//! once (an object with fifty `maxLength: 255` strings has one string
+//! automaton, not fifty). Everything else becomes BNF productions.
 //!
 //! Where lexeme boundaries fall does not change the language: the lexer is
 //! non-deterministic (every possible end of a lexeme is tried), so any
 //! partition of the grammar into lexemes accepts exactly the same strings.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 
 use regex_syntax::hir::{Class, Hir, HirKind, Repetition};
 
@@ -48,7 +53,7 @@ fn hir_depth(h: &Hir) -> usize {
 /// alike. Cheaper than printing the regex as a key.
 fn hir_hash(h: &Hir) -> u64 {
     use std::hash::{Hash, Hasher};
-    let mut s = std::collections::hash_map::DefaultHasher::new();
+    let mut s = rustc_hash::FxHasher::default();
     let mut stack = vec![h];
     while let Some(h) = stack.pop() {
         match h.kind() {
@@ -124,9 +129,9 @@ fn hir_cost(h: &Hir) -> usize {
 enum RuleRegex {
     Unvisited,
     InProgress,
-    /// The rule's regex with its size and depth, or `None` when the rule
-    /// is not regular.
-    Done(Option<(Hir, usize, usize)>),
+    /// The rule's regex and whether it is inlined into its users' regexes
+    /// (small enough), or `None` when the rule is not regular.
+    Done(Option<(Hir, bool)>),
 }
 
 struct Lowerer<'g> {
@@ -144,6 +149,14 @@ struct Lowerer<'g> {
     symbols: usize,
     /// Estimated automaton size of the lexemes so far.
     regex_cost: usize,
+    /// [`Lowerer::big_regex`] of the IR's regexes, by address (the IR is
+    /// borrowed for the whole lowering).
+    big_regexes: HashMap<usize, bool>,
+    /// Set while lowering a rule with a token limit, which must be one
+    /// regex however large: nothing is split off.
+    whole: bool,
+    /// `rule_regex` of the other mode (`whole` or not), swapped in and out.
+    other_rule_regex: Vec<RuleRegex>,
 }
 
 /// Lowers `g` into a [`Cfg`].
@@ -167,12 +180,15 @@ pub(crate) fn lower(g: &Grammar, limits: &Limits) -> Result<Cfg, GrammarError> {
             lexemes: Vec::new(),
             lex_max_tokens: Vec::new(),
         },
-        lexeme_ids: HashMap::new(),
+        lexeme_ids: HashMap::default(),
         rule_nt: vec![None; g.rules.len()],
         pending: Vec::new(),
         depth: 0,
         symbols: 0,
         regex_cost: 0,
+        big_regexes: HashMap::default(),
+        whole: false,
+        other_rule_regex: vec![RuleRegex::Unvisited; g.rules.len()],
     };
     let start = l.rule_nt(g.start);
     while let Some(r) = l.pending.pop() {
@@ -276,7 +292,14 @@ impl<'g> Lowerer<'g> {
         e: &Expr,
         max_tokens: u32,
     ) -> Result<Vec<Vec<Sym>>, GrammarError> {
-        let Some(h) = self.lower_hir(e)? else {
+        // The whole rule is one lexeme: large regexes stay inside it, and
+        // the rules it uses are looked at again in that light.
+        std::mem::swap(&mut self.rule_regex, &mut self.other_rule_regex);
+        self.whole = true;
+        let h = self.lower_hir(e);
+        self.whole = false;
+        std::mem::swap(&mut self.rule_regex, &mut self.other_rule_regex);
+        let Some(h) = h? else {
             return Err(GrammarError::Invalid(format!(
                 "rule {name:?} has a token limit (max_tokens) but is not regular (it is \
                  recursive or holds captures); token limits apply to regular rules only"
@@ -345,10 +368,13 @@ impl<'g> Lowerer<'g> {
         // A rule found recursive while visiting it may have been marked
         // done by an inner visit; recursion makes every rule of the cycle
         // non-regular, which `lower_hir` already reported as None.
+        let limits = self.limits;
+        let whole = self.whole;
         let res = h.map(|h| {
-            let n = hir_size(&h);
-            let d = hir_depth(&h);
-            (h, n, d)
+            let inline = hir_size(&h) <= limits.inline_regex_nodes
+                && hir_depth(&h) <= limits.max_regex_depth / 4
+                && (whole || hir_cost(&h) <= limits.inline_regex_cost);
+            (h, inline)
         });
         self.rule_regex[r.index()] = RuleRegex::Done(res);
         Ok(())
@@ -361,7 +387,7 @@ impl<'g> Lowerer<'g> {
             return Ok(None);
         }
         Ok(match &mut self.rule_regex[r.index()] {
-            RuleRegex::Done(Some((h, _, _))) => Some(std::mem::replace(h, Hir::empty())),
+            RuleRegex::Done(Some((h, _))) => Some(std::mem::replace(h, Hir::empty())),
             _ => None,
         })
     }
@@ -375,7 +401,8 @@ impl<'g> Lowerer<'g> {
     fn is_regular(&mut self, e: &Expr) -> Result<bool, GrammarError> {
         self.enter()?;
         let r = match e {
-            Expr::Empty | Expr::Nothing | Expr::Literal(_) | Expr::Regex(_) => true,
+            Expr::Empty | Expr::Nothing | Expr::Literal(_) => true,
+            Expr::Regex(h) => !self.big_regex(h)?,
             Expr::Capture { .. } => false,
             Expr::Rule(r) => self.inlined_rule(*r)?,
             Expr::Repeat { expr, .. } => self.is_regular(expr)?,
@@ -394,14 +421,33 @@ impl<'g> Lowerer<'g> {
         Ok(r)
     }
 
+    /// Whether a regex of the IR is large as an automaton (counted
+    /// repetitions expanded: `"[^"]{0,255}"`). A large regex is not merged
+    /// into the regexes around it: it is a lexeme of its own, so each
+    /// distinct one is compiled once however many places use it (objects
+    /// with dozens of bounded strings), and its lexer states are shared by
+    /// all of them.
+    fn big_regex(&mut self, h: &Hir) -> Result<bool, GrammarError> {
+        if self.whole {
+            return Ok(false);
+        }
+        let key = h as *const Hir as usize;
+        if let Some(&big) = self.big_regexes.get(&key) {
+            return Ok(big);
+        }
+        // `hir_cost` recurses: check the depth first.
+        self.check_regex_depth(h)?;
+        let big = hir_cost(h) > self.limits.inline_regex_cost;
+        self.big_regexes.insert(key, big);
+        Ok(big)
+    }
+
     /// Whether a reference to rule `r` is inlined as a regex: the rule is
     /// regular and its regex small.
     fn inlined_rule(&mut self, r: RuleId) -> Result<bool, GrammarError> {
         self.ensure_rule_hir(r)?;
         Ok(match &self.rule_regex[r.index()] {
-            RuleRegex::Done(Some((_, n, d))) => {
-                *n <= self.limits.inline_regex_nodes && *d <= self.limits.max_regex_depth / 4
-            }
+            RuleRegex::Done(Some((_, inline))) => *inline,
             _ => false,
         })
     }
@@ -427,7 +473,7 @@ impl<'g> Lowerer<'g> {
                 Some((**h).clone())
             }
             Expr::Rule(r) => match (self.inlined_rule(*r)?, &self.rule_regex[r.index()]) {
-                (true, RuleRegex::Done(Some((h, _, _)))) => Some(h.clone()),
+                (true, RuleRegex::Done(Some((h, _)))) => Some(h.clone()),
                 _ => None,
             },
             Expr::Seq(parts) => {
@@ -560,6 +606,19 @@ impl<'g> Lowerer<'g> {
         self.enter()?;
         let s = match e {
             Expr::Rule(r) => Sym::nt(self.rule_nt(*r)),
+            // A large regex (see `big_regex`): a lexeme of its own.
+            Expr::Regex(h) => {
+                let alts = self.regex_alts((**h).clone())?;
+                match &alts[..] {
+                    [alt] if alt.len() == 1 => alt[0],
+                    // Matches nothing, or only the empty string.
+                    _ => {
+                        let nt = self.b.new_nt("regex".into(), None);
+                        self.set_alts(nt, alts)?;
+                        Sym::nt(nt)
+                    }
+                }
+            }
             Expr::Capture { name, expr } => {
                 let nt = self.b.new_nt(format!("capture:{name}"), Some(name.clone()));
                 let alts = self.lower_alts(expr)?;

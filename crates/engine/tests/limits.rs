@@ -207,6 +207,13 @@ fn limit_with_a_nonempty_body_and_no_delimiters() {
 }
 
 #[test]
+fn limit_on_a_regex_too_large_to_inline() {
+    // A large bounded repetition is a lexeme of its own elsewhere; with a
+    // token limit the whole rule must still be one lexeme.
+    check("(", "[ab]{0,3000}", ")", 2, b"ab()", 3, 50);
+}
+
+#[test]
 fn non_regular_limited_rules_are_rejected() {
     let v = vocab(b"ab");
     let mut g = Grammar::new();

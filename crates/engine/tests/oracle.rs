@@ -318,6 +318,39 @@ b ::= "b"? | a"#,
     }
 }
 
+/// With an inlining budget of zero, every regex of the IR and every
+/// regular rule is a lexeme of its own (the path large regexes such as
+/// `maxLength` strings take): the language must not change.
+#[test]
+fn regexes_as_lexemes_of_their_own_keep_the_language() {
+    let v = vocab_over(&[b"a", b"b", b"c", b"("], 2);
+    let mut config = rein_engine::Config::default();
+    config.limits.inline_regex_cost = 0;
+    let (mut split, mut inlined) = (0, 0);
+    for src in [
+        r#"root ::= [a-c]+ "b""#,
+        r#"root ::= [ab] [bc]* [a-c]{0,2} "c""#,
+        r#"root ::= x x
+x ::= [a-b]{1,2} | "ab" | [b-c]"#,
+        r#"root ::= ([ab] | "c")* "c" ([a-c] "b"?)*"#,
+        r#"root ::= "(" [ab]* ")" | "(" root [c]{0,3}"#,
+        r#"root ::= [a]{2,3} ([b] [c]{0,2}){1,2}"#,
+        r#"root ::= [ab]? | [^(]{2}"#,
+    ] {
+        let ir = rein_grammar::gbnf::parse(src).unwrap_or_else(|e| panic!("{src}: {e}"));
+        let g = Compiler::new(&v)
+            .with_config(config.clone())
+            .grammar(&ir)
+            .unwrap_or_else(|e| panic!("{src}: {e}"));
+        split += g.stats().lexemes;
+        inlined += Compiler::new(&v).grammar(&ir).unwrap().stats().lexemes;
+        let oracle = RecognizerOracle(Recognizer::new(&ir), RefCell::default());
+        let mut m = Matcher::new(Arc::new(g));
+        explore(&v, &mut m, &oracle, 3);
+    }
+    assert!(split > inlined, "no regex was split off ({split} lexemes)");
+}
+
 #[test]
 fn balanced_parentheses_deep() {
     let v = vocab_over(&[b"(", b")", b"x"], 2);

@@ -11,6 +11,7 @@
 //! Unicode mode, so a class such as `[^"]` matches whole characters.
 
 use std::fmt;
+use std::sync::Arc;
 
 use regex_syntax::hir::Hir;
 
@@ -47,8 +48,10 @@ pub enum Expr {
     /// Any text matched as a whole by this regex (anchored at both ends).
     ///
     /// Look-around assertions other than start/end of text are not allowed
-    /// here; front-ends reject them with a located error.
-    Regex(Box<Hir>),
+    /// here; front-ends reject them with a located error. Shared: a
+    /// front-end may hand the same regex to many places, and cloning an
+    /// expression does not copy it.
+    Regex(Arc<Hir>),
     /// Whatever the referenced rule derives.
     Rule(RuleId),
     /// The concatenation of the parts, in order.
@@ -81,7 +84,7 @@ impl Expr {
 
     /// A regex leaf.
     pub fn regex(hir: Hir) -> Expr {
-        Expr::Regex(Box::new(hir))
+        Expr::Regex(Arc::new(hir))
     }
 
     /// A sequence; a one-part sequence is returned as the part itself.

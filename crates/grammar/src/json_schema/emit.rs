@@ -6,6 +6,8 @@
 //! multiply); definitions become shared rules, so recursion is plain
 //! grammar recursion.
 
+use std::sync::Arc;
+
 use regex_syntax::hir::Hir;
 use serde_json::Value;
 
@@ -188,7 +190,34 @@ impl<'a> Compiler<'a> {
             Schema::Nothing => Expr::Nothing,
             Schema::Null => Expr::literal("null"),
             Schema::Boolean => Expr::alt(vec![Expr::literal("true"), Expr::literal("false")]),
-            Schema::Number(n) => Expr::regex(self.number_hir(n)?),
+            Schema::Number(n) => {
+                let key = format!("n{:?} {:?} {:?} {:?}", n.integer, n.lo, n.hi, n.multiple_of);
+                match self.value_regexes.get(&key) {
+                    Some(h) => Expr::Regex(h.clone()),
+                    None => {
+                        let h = Arc::new(self.number_hir(n)?);
+                        self.value_regexes.insert(key, h.clone());
+                        Expr::Regex(h)
+                    }
+                }
+            }
+            // Strings without patterns or formats (by far the most common)
+            // are shared: one regex for each pair of length bounds.
+            Schema::String(st) if st.regexes.is_empty() => {
+                let key = format!("s{} {:?}", st.min, st.max);
+                match self.value_regexes.get(&key).cloned() {
+                    Some(h) => {
+                        // The note about a lowered maxLength names each place.
+                        self.cap_bounds(&st.at, "maxLength", "minLength", st.min, st.max)?;
+                        Expr::Regex(h)
+                    }
+                    None => {
+                        let h = Arc::new(self.string_hir(st)?);
+                        self.value_regexes.insert(key, h.clone());
+                        Expr::Regex(h)
+                    }
+                }
+            }
             Schema::String(st) => Expr::regex(self.string_hir(st)?),
             Schema::Values(vs) => {
                 let mut alts = Vec::with_capacity(vs.len());
@@ -1008,6 +1037,13 @@ impl<'a> Compiler<'a> {
     /// A rough size of the automaton for `e` (regex nodes, counted
     /// repetitions multiplied out, through regular rules), at most `cap`.
     fn expr_weight(&self, e: &Expr, cap: u64) -> u64 {
+        self.expr_weight_at(e, cap, 0)
+    }
+
+    /// [`Compiler::expr_weight`], `nesting` rules deep: a rule's weight is
+    /// computed once and remembered, up to a nesting bound (deeper rules
+    /// are walked like any expression).
+    fn expr_weight_at(&self, e: &Expr, cap: u64, nesting: usize) -> u64 {
         let mut total = 0u64;
         let mut stack = vec![(e, 1u64)];
         let mut steps = 0usize;
@@ -1032,10 +1068,23 @@ impl<'a> Compiler<'a> {
                     stack.push((expr, mult.saturating_mul(m)));
                 }
                 Expr::Rule(r) => {
-                    if seen.insert(r.index()) {
-                        if let Some(rule) = self.grammar.rules.get(r.index()) {
-                            stack.push((&rule.expr, mult));
-                        }
+                    if !seen.insert(r.index()) {
+                        continue;
+                    }
+                    let Some(rule) = self.grammar.rules.get(r.index()) else {
+                        continue;
+                    };
+                    let known = self.rule_weights.borrow().get(&r.0).copied();
+                    if let Some(w) = known {
+                        total = total.saturating_add(mult.saturating_mul(w));
+                    } else if nesting < 32 && !matches!(rule.expr, Expr::Nothing) {
+                        // (A rule still `Nothing` may be one being built.)
+                        self.rule_weights.borrow_mut().insert(r.0, 0);
+                        let w = self.expr_weight_at(&rule.expr, cap, nesting + 1);
+                        self.rule_weights.borrow_mut().insert(r.0, w);
+                        total = total.saturating_add(mult.saturating_mul(w));
+                    } else {
+                        stack.push((&rule.expr, mult));
                     }
                 }
                 Expr::Capture { expr, .. } => stack.push((expr, mult)),
@@ -1153,7 +1202,7 @@ impl<'a> Compiler<'a> {
                         // The common case: any key but the declared ones.
                         let keys = self.other_keys(&excluded, &o.at)?;
                         let v = self.emit(&value, d + 1)?;
-                        alts.push(Expr::seq(vec![Expr::regex(keys), self.colon(), v]));
+                        alts.push(Expr::seq(vec![Expr::Regex(keys), self.colon(), v]));
                         continue;
                     } else {
                         rx::not_in(&excluded).map_err(|e| self.long_key_err(&o.at, e))?
@@ -1195,12 +1244,14 @@ impl<'a> Compiler<'a> {
 
     /// The JSON text of any key but these (cached: objects of one
     /// definition are often emitted many times).
-    fn other_keys(&mut self, declared: &[&str], at: &str) -> Result<Hir, GrammarError> {
+    fn other_keys(&mut self, declared: &[&str], at: &str) -> Result<Arc<Hir>, GrammarError> {
         let key: Vec<String> = declared.iter().map(|s| s.to_string()).collect();
         if let Some(h) = self.key_cache.get(&key) {
             return Ok(h.clone());
         }
-        let h = quoted(&rx::not_in(declared).map_err(|e| self.long_key_err(at, e))?);
+        let h = Arc::new(quoted(
+            &rx::not_in(declared).map_err(|e| self.long_key_err(at, e))?,
+        ));
         self.key_cache.insert(key, h.clone());
         Ok(h)
     }

@@ -289,6 +289,8 @@ pub fn compile_with_notes(schema: &Value, options: &Options) -> Result<Compiled,
         any_rules: HashMap::new(),
         lazy_rules: HashMap::new(),
         key_cache: HashMap::new(),
+        value_regexes: HashMap::new(),
+        rule_weights: std::cell::RefCell::new(HashMap::new()),
         enum_index: HashMap::new(),
     };
     let s = c.build(schema, "", resolve::DEFAULT_BASE)?;
@@ -401,7 +403,14 @@ pub(crate) struct Compiler<'a> {
     pub(crate) any_rules: HashMap<u32, RuleId>,
     pub(crate) lazy_rules: HashMap<(String, u32), RuleId>,
     /// Regexes of the keys outside a set of declared keys.
-    pub(crate) key_cache: HashMap<Vec<String>, regex_syntax::hir::Hir>,
+    pub(crate) key_cache: HashMap<Vec<String>, std::sync::Arc<regex_syntax::hir::Hir>>,
+    /// Regexes of number and plain string schemas, by their bounds (one
+    /// shared regex for each distinct schema).
+    pub(crate) value_regexes: HashMap<String, std::sync::Arc<regex_syntax::hir::Hir>>,
+    /// Weights of finished rules ([`Compiler::expr_weight`]): objects
+    /// weigh their members, and nested objects would be weighed again at
+    /// every level.
+    pub(crate) rule_weights: std::cell::RefCell<HashMap<u32, u64>>,
     /// Hash indexes of long `enum` arrays, by address.
     pub(crate) enum_index: HashMap<usize, HashMap<u64, Vec<usize>>>,
 }

@@ -3,6 +3,7 @@
 //! are removed, so that every remaining alternative can produce a value.
 
 use std::collections::HashSet;
+use std::sync::Arc;
 
 use super::rx;
 use crate::ir::{Expr, Grammar};
@@ -69,8 +70,11 @@ fn simplify(e: Expr, dead: &HashSet<u32>) -> Expr {
         Expr::Regex(h) => {
             if rx::matches_nothing(&h) {
                 Expr::Nothing
+            } else if h.properties().minimum_len().is_some() {
+                // Clean already (see `rx::clean`); often shared.
+                Expr::Regex(h)
             } else {
-                Expr::Regex(Box::new(rx::clean(*h)))
+                Expr::regex(rx::clean(Arc::unwrap_or_clone(h)))
             }
         }
         Expr::Alt(v) => {
