@@ -5,6 +5,13 @@
 //! (a grammar, schema or file that cannot be used), as each command
 //! documents.
 
+/// mimalloc: compiling a grammar allocates and frees many small trees
+/// (regexes, grammar rules); in a long MaskBench run the median compile
+/// took 1.6 ms with the system allocator and 0.86 ms with this one
+/// (docs/performance.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};

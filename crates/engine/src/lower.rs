@@ -18,6 +18,8 @@
 //! non-deterministic (every possible end of a lexeme is tried), so any
 //! partition of the grammar into lexemes accepts exactly the same strings.
 
+use std::sync::Arc;
+
 use rustc_hash::FxHashMap as HashMap;
 
 use regex_syntax::hir::{Class, Hir, HirKind, Repetition};
@@ -157,6 +159,78 @@ struct Lowerer<'g> {
     whole: bool,
     /// `rule_regex` of the other mode (`whole` or not), swapped in and out.
     other_rule_regex: Vec<RuleRegex>,
+    /// [`Lowerer::ir_lexeme`]'s results by [`ir_hash`].
+    #[allow(clippy::type_complexity)]
+    ir_lexemes: HashMap<u64, Vec<(LexKind, Vec<&'g Expr>, Option<Option<Sym>>)>>,
+}
+
+/// How [`Lowerer::ir_lexeme`] joins its parts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+enum LexKind {
+    /// One expression.
+    Whole,
+    /// A concatenation.
+    Seq,
+    /// An alternation.
+    Alt,
+}
+
+/// Hashes IR `e` for [`Lowerer::ir_lexeme`]: regexes by address (a
+/// shared regex is the same regex), rules by id (a rule's regex is built
+/// once).
+fn ir_hash(e: &Expr, s: &mut rustc_hash::FxHasher) {
+    use std::hash::Hash;
+    std::mem::discriminant(e).hash(s);
+    match e {
+        Expr::Empty | Expr::Nothing => {}
+        Expr::Literal(l) => l.hash(s),
+        Expr::Regex(h) => (Arc::as_ptr(h) as usize).hash(s),
+        Expr::Rule(r) => r.0.hash(s),
+        Expr::Seq(v) | Expr::Alt(v) => {
+            v.len().hash(s);
+            for x in v {
+                ir_hash(x, s);
+            }
+        }
+        Expr::Repeat { expr, min, max } => {
+            (min, max).hash(s);
+            ir_hash(expr, s);
+        }
+        Expr::Capture { name, expr } => {
+            name.hash(s);
+            ir_hash(expr, s);
+        }
+    }
+}
+
+/// Whether IR `a` and `b` lower to the same regex: the same structure,
+/// the same regexes (by address) and rules.
+fn ir_same(a: &Expr, b: &Expr) -> bool {
+    match (a, b) {
+        (Expr::Empty, Expr::Empty) | (Expr::Nothing, Expr::Nothing) => true,
+        (Expr::Literal(x), Expr::Literal(y)) => x == y,
+        (Expr::Regex(x), Expr::Regex(y)) => Arc::ptr_eq(x, y),
+        (Expr::Rule(x), Expr::Rule(y)) => x == y,
+        (Expr::Seq(x), Expr::Seq(y)) | (Expr::Alt(x), Expr::Alt(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(a, b)| ir_same(a, b))
+        }
+        (
+            Expr::Repeat {
+                expr: x,
+                min: m1,
+                max: n1,
+            },
+            Expr::Repeat {
+                expr: y,
+                min: m2,
+                max: n2,
+            },
+        ) => m1 == m2 && n1 == n2 && ir_same(x, y),
+        (Expr::Capture { name: n1, expr: x }, Expr::Capture { name: n2, expr: y }) => {
+            n1 == n2 && ir_same(x, y)
+        }
+        _ => false,
+    }
 }
 
 /// Lowers `g` into a [`Cfg`].
@@ -189,6 +263,7 @@ pub(crate) fn lower(g: &Grammar, limits: &Limits) -> Result<Cfg, GrammarError> {
         big_regexes: HashMap::default(),
         whole: false,
         other_rule_regex: vec![RuleRegex::Unvisited; g.rules.len()],
+        ir_lexemes: HashMap::default(),
     };
     let start = l.rule_nt(g.start);
     while let Some(r) = l.pending.pop() {
@@ -460,7 +535,8 @@ impl<'g> Lowerer<'g> {
         self.build_hir(e)
     }
 
-    /// The regex for `e`, which [`Lowerer::is_regular`] said is regular.
+    /// The regex for `e`, which [`Lowerer::is_regular`] said is regular
+    /// (or a large regex, regular but kept apart: see `big_regex`).
     fn build_hir(&mut self, e: &Expr) -> Result<Option<Hir>, GrammarError> {
         self.enter()?;
         let r = match e {
@@ -535,9 +611,10 @@ impl<'g> Lowerer<'g> {
     }
 
     /// Lowers `e` to alternatives of symbol sequences.
-    fn lower_alts(&mut self, e: &Expr) -> Result<Vec<Vec<Sym>>, GrammarError> {
-        if let Some(h) = self.lower_hir(e)? {
-            return self.regex_alts(h);
+    fn lower_alts(&mut self, e: &'g Expr) -> Result<Vec<Vec<Sym>>, GrammarError> {
+        if self.is_regular(e)? {
+            let l = self.ir_lexeme(LexKind::Whole, &[e])?;
+            return Ok(l.map(|s| s.into_iter().collect()).into_iter().collect());
         }
         self.enter()?;
         let r = match e {
@@ -547,15 +624,15 @@ impl<'g> Lowerer<'g> {
                 let mut regular = Vec::new();
                 let mut out = Vec::new();
                 for a in alts {
-                    match self.lower_hir(a)? {
-                        Some(h) => regular.push(h),
-                        None => out.extend(self.lower_alts(a)?),
+                    if self.is_regular(a)? {
+                        regular.push(a);
+                    } else {
+                        out.extend(self.lower_alts(a)?);
                     }
                 }
                 if !regular.is_empty() {
-                    let h = Hir::alternation(regular);
-                    if !rein_grammar::analysis::hir_matches_nothing(&h) {
-                        out.push(self.lexeme(h)?.into_iter().collect());
+                    if let Some(l) = self.ir_lexeme(LexKind::Alt, &regular)? {
+                        out.push(l.into_iter().collect());
                     }
                 }
                 out
@@ -575,40 +652,97 @@ impl<'g> Lowerer<'g> {
         Ok(vec![self.lexeme(h)?.into_iter().collect()])
     }
 
+    /// The lexeme of regular IR `parts` taken as `kind`, looked up by the
+    /// IR before any regex is built: most lexemes of an object grammar
+    /// are asked for again and again (the same member in every state of
+    /// the key-order automaton), and building, hashing and comparing the
+    /// regex each time was most of the lowering. `None`: the regex
+    /// matches nothing (never for [`LexKind::Seq`], whose callers keep a
+    /// lexeme that never matches); `Some(None)`: only the empty string.
+    fn ir_lexeme(
+        &mut self,
+        kind: LexKind,
+        parts: &[&'g Expr],
+    ) -> Result<Option<Option<Sym>>, GrammarError> {
+        use std::hash::{Hash, Hasher};
+        let mut hasher = rustc_hash::FxHasher::default();
+        kind.hash(&mut hasher);
+        parts.len().hash(&mut hasher);
+        for p in parts {
+            ir_hash(p, &mut hasher);
+        }
+        let key = hasher.finish();
+        let same = |(k, ps, _): &&(LexKind, Vec<&Expr>, _)| {
+            *k == kind
+                && ps.len() == parts.len()
+                && ps.iter().zip(parts).all(|(a, b)| ir_same(a, b))
+        };
+        if let Some(found) = self.ir_lexemes.get(&key).and_then(|v| v.iter().find(same)) {
+            return Ok(found.2);
+        }
+        let mut hs = Vec::with_capacity(parts.len());
+        for p in parts {
+            // Regular (the callers asked), or a large regex: always built.
+            match self.build_hir(p)? {
+                Some(h) => hs.push(h),
+                None => {
+                    return Err(GrammarError::Invalid(
+                        "internal: a regular expression did not lower to a regex".into(),
+                    ))
+                }
+            }
+        }
+        let h = match kind {
+            LexKind::Whole => hs.pop().unwrap_or_else(Hir::empty),
+            LexKind::Seq => Hir::concat(hs),
+            LexKind::Alt => Hir::alternation(hs),
+        };
+        let l = if kind != LexKind::Seq && rein_grammar::analysis::hir_matches_nothing(&h) {
+            None
+        } else {
+            Some(self.lexeme(h)?)
+        };
+        self.ir_lexemes
+            .entry(key)
+            .or_default()
+            .push((kind, parts.to_vec(), l));
+        Ok(l)
+    }
+
     /// Lowers `e` to one symbol sequence (creating nonterminals as needed).
-    fn lower_seq(&mut self, e: &Expr) -> Result<Vec<Sym>, GrammarError> {
-        let parts: &[Expr] = match e {
+    fn lower_seq(&mut self, e: &'g Expr) -> Result<Vec<Sym>, GrammarError> {
+        let parts: &'g [Expr] = match e {
             Expr::Seq(parts) => parts,
             _ => std::slice::from_ref(e),
         };
         let mut out = Vec::new();
-        let mut run: Vec<Hir> = Vec::new();
+        let mut run: Vec<&'g Expr> = Vec::new();
         for p in parts {
-            match self.lower_hir(p)? {
-                Some(h) => run.push(h),
-                None => {
-                    if !run.is_empty() {
-                        let h = Hir::concat(std::mem::take(&mut run));
-                        out.extend(self.lexeme(h)?);
-                    }
-                    out.push(self.symbol(p)?);
+            if self.is_regular(p)? {
+                run.push(p);
+            } else {
+                if !run.is_empty() {
+                    let l = self.ir_lexeme(LexKind::Seq, &std::mem::take(&mut run))?;
+                    out.extend(l.flatten());
                 }
+                out.push(self.symbol(p)?);
             }
         }
         if !run.is_empty() {
-            out.extend(self.lexeme(Hir::concat(run))?);
+            out.extend(self.ir_lexeme(LexKind::Seq, &run)?.flatten());
         }
         Ok(out)
     }
 
     /// A single symbol standing for non-regular `e`.
-    fn symbol(&mut self, e: &Expr) -> Result<Sym, GrammarError> {
+    fn symbol(&mut self, e: &'g Expr) -> Result<Sym, GrammarError> {
         self.enter()?;
         let s = match e {
             Expr::Rule(r) => Sym::nt(self.rule_nt(*r)),
             // A large regex (see `big_regex`): a lexeme of its own.
-            Expr::Regex(h) => {
-                let alts = self.regex_alts((**h).clone())?;
+            Expr::Regex(_) => {
+                let l = self.ir_lexeme(LexKind::Whole, &[e])?;
+                let alts: Vec<Vec<Sym>> = l.map(|s| s.into_iter().collect()).into_iter().collect();
                 match &alts[..] {
                     [alt] if alt.len() == 1 => alt[0],
                     // Matches nothing, or only the empty string.
@@ -643,7 +777,7 @@ impl<'g> Lowerer<'g> {
 
     /// A symbol for `e` whether it is regular or not; `None` stands for
     /// the empty string.
-    fn symbol_or_lexeme(&mut self, e: &Expr) -> Result<Option<Sym>, GrammarError> {
+    fn symbol_or_lexeme(&mut self, e: &'g Expr) -> Result<Option<Sym>, GrammarError> {
         match self.lower_hir(e)? {
             Some(h) => {
                 if rein_grammar::analysis::hir_matches_nothing(&h) {

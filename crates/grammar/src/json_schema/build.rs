@@ -455,7 +455,7 @@ impl<'a> Compiler<'a> {
             let hir = pattern::search_regex(p)
                 .map_err(|e| self.err(ptr, "pattern", format!("{p:?}: {}", e.message)))?;
             regexes.push(StrRegex {
-                hir,
+                hir: hir.into(),
                 keyword: "pattern",
                 at: at.clone(),
                 source: p.to_string(),
@@ -467,7 +467,7 @@ impl<'a> Compiler<'a> {
                 .ok_or_else(|| self.err(ptr, "format", "must be a string"))?;
             match formats::lookup(f).map_err(GrammarError::Invalid)? {
                 Format::Regex(hir) => regexes.push(StrRegex {
-                    hir,
+                    hir: hir.into(),
                     keyword: "format",
                     at: at.clone(),
                     source: f.to_string(),

@@ -92,12 +92,20 @@ impl<'a> Compiler<'a> {
         }
     }
 
+    /// JSON whitespace. One shared regex: the engine recognizes the
+    /// lexemes built from the same regexes without building them again.
     fn ws() -> Expr {
-        Expr::regex(rx::rep(
-            rx::class(&[(' ', ' '), ('\t', '\t'), ('\n', '\n'), ('\r', '\r')]),
-            0,
-            None,
-        ))
+        static WS: std::sync::OnceLock<Arc<Hir>> = std::sync::OnceLock::new();
+        Expr::Regex(
+            WS.get_or_init(|| {
+                Arc::new(rx::rep(
+                    rx::class(&[(' ', ' '), ('\t', '\t'), ('\n', '\n'), ('\r', '\r')]),
+                    0,
+                    None,
+                ))
+            })
+            .clone(),
+        )
     }
 
     fn newline_indent(&self, d: u32) -> Expr {
@@ -493,9 +501,9 @@ impl<'a> Compiler<'a> {
         }
         let base = match s.regexes.len() {
             0 => None,
-            1 => Some(s.regexes[0].hir.clone()),
+            1 => Some((*s.regexes[0].hir).clone()),
             _ => {
-                let all: Vec<&Hir> = s.regexes.iter().map(|r| &r.hir).collect();
+                let all: Vec<&Hir> = s.regexes.iter().map(|r| &*r.hir).collect();
                 match self.combine(&all, &[])? {
                     Ok(Some(h)) => Some(h),
                     Ok(None) => Some(Hir::fail()),
@@ -1142,7 +1150,7 @@ impl<'a> Compiler<'a> {
         let (name_regexes, name_len): (Vec<Hir>, Option<(u64, Option<u64>)>) = match &o.names {
             None => (Vec::new(), None),
             Some(Schema::String(st)) => (
-                st.regexes.iter().map(|r| r.hir.clone()).collect(),
+                st.regexes.iter().map(|r| (*r.hir).clone()).collect(),
                 (st.min > 0 || st.max.is_some()).then_some((st.min, st.max)),
             ),
             Some(Schema::Nothing) => return Ok(None),

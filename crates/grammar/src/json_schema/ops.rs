@@ -323,7 +323,8 @@ impl<'a> Compiler<'a> {
                 true
             }
             Schema::String(st) if st.regexes.len() > 1 => {
-                let all: Vec<&regex_syntax::hir::Hir> = st.regexes.iter().map(|r| &r.hir).collect();
+                let all: Vec<&regex_syntax::hir::Hir> =
+                    st.regexes.iter().map(|r| &*r.hir).collect();
                 matches!(self.combine(&all, &[])?, Ok(None))
             }
             _ => false,
@@ -462,7 +463,7 @@ impl<'a> Compiler<'a> {
                     min: 0,
                     max: None,
                     regexes: vec![super::schema::StrRegex {
-                        hir: h,
+                        hir: h.into(),
                         keyword: r.keyword,
                         at: r.at.clone(),
                         source: format!("not {}", r.source),
@@ -639,7 +640,7 @@ impl<'a> Compiler<'a> {
                 at: at.clone(),
             };
             s.regexes.push(super::schema::StrRegex {
-                hir: super::rx::not_in(&strs).map_err(|e| {
+                hir: super::rx::not_in(&strs).map(Into::into).map_err(|e| {
                     self.err(
                         at,
                         keyword,

@@ -63,7 +63,8 @@ pub(crate) struct Num {
 /// A regex over the decoded string.
 #[derive(Clone, Debug)]
 pub(crate) struct StrRegex {
-    pub(crate) hir: Hir,
+    /// Shared: schemas are cloned and merged often (`allOf`, `oneOf`).
+    pub(crate) hir: std::sync::Arc<Hir>,
     /// `pattern`, `format`, `propertyNames` or `not`.
     pub(crate) keyword: &'static str,
     pub(crate) at: Rc<str>,
