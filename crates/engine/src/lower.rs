@@ -503,18 +503,19 @@ impl<'g> Lowerer<'g> {
     /// with dozens of bounded strings), and its lexer states are shared by
     /// all of them.
     fn big_regex(&mut self, h: &Hir) -> Result<bool, GrammarError> {
-        if self.whole {
-            return Ok(false);
-        }
         let key = h as *const Hir as usize;
-        if let Some(&big) = self.big_regexes.get(&key) {
-            return Ok(big);
-        }
-        // `hir_cost` recurses: check the depth first.
-        self.check_regex_depth(h)?;
-        let big = hir_cost(h) > self.limits.inline_regex_cost;
-        self.big_regexes.insert(key, big);
-        Ok(big)
+        let big = match self.big_regexes.get(&key) {
+            Some(&big) => big,
+            None => {
+                // `hir_cost` recurses: check the depth first (`build_hir`
+                // relies on this check having been made).
+                self.check_regex_depth(h)?;
+                let big = hir_cost(h) > self.limits.inline_regex_cost;
+                self.big_regexes.insert(key, big);
+                big
+            }
+        };
+        Ok(big && !self.whole)
     }
 
     /// Whether a reference to rule `r` is inlined as a regex: the rule is
@@ -544,8 +545,9 @@ impl<'g> Lowerer<'g> {
             Expr::Nothing => Some(Hir::fail()),
             Expr::Literal(s) => Some(Hir::literal(s.as_bytes())),
             Expr::Regex(h) => {
-                // Cloning and compiling regexes recurse: check first.
-                self.check_regex_depth(h)?;
+                // Cloning and compiling regexes recurse: check first (done
+                // once per regex, by `big_regex`).
+                self.big_regex(h)?;
                 Some((**h).clone())
             }
             Expr::Rule(r) => match (self.inlined_rule(*r)?, &self.rule_regex[r.index()]) {
