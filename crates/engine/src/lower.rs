@@ -615,8 +615,7 @@ impl<'g> Lowerer<'g> {
     /// Lowers `e` to alternatives of symbol sequences.
     fn lower_alts(&mut self, e: &'g Expr) -> Result<Vec<Vec<Sym>>, GrammarError> {
         if self.is_regular(e)? {
-            let l = self.ir_lexeme(LexKind::Whole, &[e])?;
-            return Ok(l.map(|s| s.into_iter().collect()).into_iter().collect());
+            return self.whole_alts(e);
         }
         self.enter()?;
         let r = match e {
@@ -652,6 +651,13 @@ impl<'g> Lowerer<'g> {
             return Ok(Vec::new());
         }
         Ok(vec![self.lexeme(h)?.into_iter().collect()])
+    }
+
+    /// [`Lowerer::regex_alts`] of a regular expression (or a large regex),
+    /// through [`Lowerer::ir_lexeme`].
+    fn whole_alts(&mut self, e: &'g Expr) -> Result<Vec<Vec<Sym>>, GrammarError> {
+        let l = self.ir_lexeme(LexKind::Whole, &[e])?;
+        Ok(l.map(|s| s.into_iter().collect()).into_iter().collect())
     }
 
     /// The lexeme of regular IR `parts` taken as `kind`, looked up by the
@@ -743,8 +749,7 @@ impl<'g> Lowerer<'g> {
             Expr::Rule(r) => Sym::nt(self.rule_nt(*r)),
             // A large regex (see `big_regex`): a lexeme of its own.
             Expr::Regex(_) => {
-                let l = self.ir_lexeme(LexKind::Whole, &[e])?;
-                let alts: Vec<Vec<Sym>> = l.map(|s| s.into_iter().collect()).into_iter().collect();
+                let alts = self.whole_alts(e)?;
                 match &alts[..] {
                     [alt] if alt.len() == 1 => alt[0],
                     // Matches nothing, or only the empty string.
@@ -780,16 +785,16 @@ impl<'g> Lowerer<'g> {
     /// A symbol for `e` whether it is regular or not; `None` stands for
     /// the empty string.
     fn symbol_or_lexeme(&mut self, e: &'g Expr) -> Result<Option<Sym>, GrammarError> {
-        match self.lower_hir(e)? {
-            Some(h) => {
-                if rein_grammar::analysis::hir_matches_nothing(&h) {
-                    // Matches nothing: a nonterminal with no productions.
-                    let nt = self.b.new_nt("nothing".into(), None);
-                    return Ok(Some(Sym::nt(nt)));
-                }
-                self.lexeme(h)
+        if !self.is_regular(e)? {
+            return self.symbol(e).map(Some);
+        }
+        match self.ir_lexeme(LexKind::Whole, &[e])? {
+            Some(l) => Ok(l),
+            None => {
+                // Matches nothing: a nonterminal with no productions.
+                let nt = self.b.new_nt("nothing".into(), None);
+                Ok(Some(Sym::nt(nt)))
             }
-            None => self.symbol(e).map(Some),
         }
     }
 

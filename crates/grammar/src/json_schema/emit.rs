@@ -200,31 +200,16 @@ impl<'a> Compiler<'a> {
             Schema::Boolean => Expr::alt(vec![Expr::literal("true"), Expr::literal("false")]),
             Schema::Number(n) => {
                 let key = format!("n{:?} {:?} {:?} {:?}", n.integer, n.lo, n.hi, n.multiple_of);
-                match self.value_regexes.get(&key) {
-                    Some(h) => Expr::Regex(h.clone()),
-                    None => {
-                        let h = Arc::new(self.number_hir(n)?);
-                        self.value_regexes.insert(key, h.clone());
-                        Expr::Regex(h)
-                    }
-                }
+                Expr::Regex(self.shared_regex(key, |c| c.number_hir(n))?)
             }
             // Strings without patterns or formats (by far the most common)
             // are shared: one regex for each pair of length bounds.
             Schema::String(st) if st.regexes.is_empty() => {
+                // The note about a lowered maxLength names each place
+                // (notes are kept once each).
+                self.cap_bounds(&st.at, "maxLength", "minLength", st.min, st.max)?;
                 let key = format!("s{} {:?}", st.min, st.max);
-                match self.value_regexes.get(&key).cloned() {
-                    Some(h) => {
-                        // The note about a lowered maxLength names each place.
-                        self.cap_bounds(&st.at, "maxLength", "minLength", st.min, st.max)?;
-                        Expr::Regex(h)
-                    }
-                    None => {
-                        let h = Arc::new(self.string_hir(st)?);
-                        self.value_regexes.insert(key, h.clone());
-                        Expr::Regex(h)
-                    }
-                }
+                Expr::Regex(self.shared_regex(key, |c| c.string_hir(st))?)
             }
             Schema::String(st) => Expr::regex(self.string_hir(st)?),
             Schema::Values(vs) => {
@@ -492,6 +477,21 @@ impl<'a> Compiler<'a> {
     }
 
     /// The regex of a string's JSON text, quotes included.
+    /// The regex of a value schema described by `key`, built once per
+    /// compile and shared by every place that uses it.
+    fn shared_regex(
+        &mut self,
+        key: String,
+        build: impl FnOnce(&mut Self) -> Result<Hir, GrammarError>,
+    ) -> Result<Arc<Hir>, GrammarError> {
+        if let Some(h) = self.value_regexes.get(&key) {
+            return Ok(h.clone());
+        }
+        let h = Arc::new(build(self)?);
+        self.value_regexes.insert(key, h.clone());
+        Ok(h)
+    }
+
     pub(crate) fn string_hir(&mut self, s: &Str) -> Result<Hir, GrammarError> {
         let (min, max) = self.cap_bounds(&s.at, "maxLength", "minLength", s.min, s.max)?;
         if (min, max) != (s.min, s.max) {
