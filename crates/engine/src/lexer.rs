@@ -144,6 +144,37 @@ impl Lexer {
     }
 }
 
+/// True if `b` occurs in ordinary text (see [`Slices`]).
+fn is_ordinary_byte(b: u8) -> bool {
+    matches!(b, 0x20..=0x7e if b != b'"' && b != b'\\') || matches!(b, 0x80..=0xbf | 0xc2..=0xf4)
+}
+
+/// True if some byte of `lo..=hi` is ordinary.
+fn ordinary_between(lo: u8, hi: u8) -> bool {
+    // Ordinary bytes: 20-21, 23-5B, 5D-7E, 80-BF, C2-F4.
+    const RUNS: [(u8, u8); 5] = [
+        (0x20, 0x21),
+        (0x23, 0x5b),
+        (0x5d, 0x7e),
+        (0x80, 0xbf),
+        (0xc2, 0xf4),
+    ];
+    RUNS.iter().any(|&(a, b)| lo <= b && a <= hi)
+}
+
+/// True if NFA state `x` has a transition on every byte of `first` (the
+/// slice automaton's transitions between characters, one byte per lexer
+/// byte class): only such a state can survive a character on its own.
+fn covers_first_bytes(lexer: &Lexer, first: &[(u8, u8)], x: u32) -> bool {
+    let id = StateID::new_unchecked(x as usize);
+    first.iter().all(|&(b, _)| match lexer.nfa.state(id) {
+        State::ByteRange { trans } => trans.matches_byte(b),
+        State::Sparse(t) => t.matches_byte(b).is_some(),
+        State::Dense(t) => t.matches_byte(b).is_some(),
+        _ => false,
+    })
+}
+
 /// Marks an NFA state reachable from the starts of several lexemes.
 const SHARED: u32 = u32::MAX;
 
@@ -245,6 +276,47 @@ impl Allowed {
 /// are dropped and rebuilt on demand.
 const MAX_STATE_TOKENS_BYTES: usize = 24 << 20;
 
+/// The distinct sets of NFA states one NFA state leads to after each
+/// ordinary character (see `LexerCache::ends_of`).
+type CharEnds = Arc<[Box<[u32]>]>;
+
+/// A set of (lexer state, slice state) pairs, emptied in O(1): a stamp per
+/// pair, the set holding the pairs stamped with the current round.
+#[derive(Debug, Default)]
+struct PairSet {
+    stamps: Vec<u32>,
+    round: u32,
+}
+
+/// Scratch space: a clone starts empty (caches are cloned for every new
+/// matcher).
+impl Clone for PairSet {
+    fn clone(&self) -> PairSet {
+        PairSet::default()
+    }
+}
+
+impl PairSet {
+    fn next_round(&mut self) {
+        self.round = self.round.wrapping_add(1);
+        if self.round == 0 {
+            self.stamps.iter_mut().for_each(|s| *s = 0);
+            self.round = 1;
+        }
+    }
+
+    /// Adds the pair of lexer state `p` (with or without [`ACCEPTS`]) and
+    /// slice state `q` of `nq`; false if it was there.
+    #[inline]
+    fn insert(&mut self, p: u32, q: u8, nq: usize) -> bool {
+        let i = (p & !ACCEPTS) as usize * nq + q as usize;
+        if i >= self.stamps.len() {
+            self.stamps.resize((i + 1).next_power_of_two(), 0);
+        }
+        std::mem::replace(&mut self.stamps[i], self.round) != self.round
+    }
+}
+
 /// The mutable, lazily filled transition table of the lexer DFA.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct LexerCache {
@@ -259,6 +331,20 @@ pub(crate) struct LexerCache {
     scratch: Vec<u32>,
     /// The slice automaton's transitions, one byte per lexer byte class.
     slice_trans: Vec<Vec<(u8, u8)>>,
+    /// Scratch set of (lexer state, slice state) pairs of `slice_depth`.
+    pairs: PairSet,
+    /// Per NFA state: 1 if it survives any ordinary text on its own, 2 if
+    /// not, 0 if not known yet (see `is_immortal`).
+    immortal: Vec<u8>,
+    /// Per NFA state: the most ordinary characters it is known to survive
+    /// on its own, and the fewest it is known not to (see `lives`).
+    life: Vec<(u8, u8)>,
+    /// What is left of the work allowed to one `threads_depth`.
+    thread_budget: usize,
+    /// See `ends_of`.
+    char_ends: HashMap<u32, Option<CharEnds>>,
+    /// Heap bytes of `char_ends` (approximate).
+    char_ends_bytes: usize,
     accept_ids: HashMap<Box<[u32]>, u32>,
     /// `without` results: (state, removed lexemes) → state.
     without: HashMap<(u32, Box<[u32]>), u32>,
@@ -283,6 +369,12 @@ impl LexerCache {
             state_tokens_bytes: 0,
             scratch: Vec::new(),
             slice_trans: Vec::new(),
+            pairs: PairSet::default(),
+            immortal: Vec::new(),
+            life: Vec::new(),
+            thread_budget: 0,
+            char_ends: HashMap::default(),
+            char_ends_bytes: 0,
             accept_ids: HashMap::default(),
             without: HashMap::default(),
             bytes: 0,
@@ -304,6 +396,11 @@ impl LexerCache {
             + self.map.len() * 48
             + self.starts.len() * 48
             + self.state_tokens_bytes
+            + self.immortal.capacity()
+            + self.life.capacity() * 2
+            + self.char_ends_bytes
+            + self.char_ends.len() * 24
+            + self.pairs.stamps.capacity() * 4
     }
 
     /// True if state `s` has a token table.
@@ -479,9 +576,290 @@ impl LexerCache {
                 .collect();
         }
         let trans = std::mem::take(&mut self.slice_trans);
-        let res = self.slice_depth_with(lexer, &trans, s, CLOSURE_CAP, WORK_CAP);
+        let res = self.threads_depth(lexer, &trans, s).and_then(|fast| {
+            if fast > MAX_BOUNDED {
+                Ok(fast)
+            } else {
+                self.slice_depth_with(lexer, &trans, s, CLOSURE_CAP, WORK_CAP)
+                    .map(|d| d.max(fast))
+            }
+        });
         self.slice_trans = trans;
         res
+    }
+
+    /// A lower bound of [`LexerCache::slice_depth`] from single NFA
+    /// states, without exploring the DFA: ordinary text shorter than the
+    /// bound cannot complete a lexeme (no NFA state of `s` reaches a match
+    /// with fewer ordinary bytes, [`LexerCache::match_distance`]), nor kill the DFA
+    /// (some NFA state of `s` survives that many ordinary characters on
+    /// its own, [`LexerCache::lives`]). `usize::MAX` when neither can ever
+    /// happen. Inside strings this is the answer: their character loop
+    /// survives any text and only a quote completes them.
+    fn threads_depth(
+        &mut self,
+        lexer: &Lexer,
+        trans: &[Vec<(u8, u8)>],
+        s: u32,
+    ) -> Result<usize, MaskError> {
+        const NEED: u8 = MAX_BOUNDED as u8;
+        /// NFA states stepped and reached per call (some microseconds of
+        /// work for each thousand).
+        const THREAD_BUDGET: usize = 20_000;
+        self.thread_budget = THREAD_BUDGET;
+        let n = lexer.nfa.states().len();
+        if self.immortal.len() != n {
+            self.immortal = vec![0; n];
+            self.life = vec![(0, u8::MAX); n];
+        }
+        // Survival: an immortal state, else the longest bounded life.
+        let (a, b) = self.states[s as usize].set;
+        let mut life = 0u8;
+        for k in a..b {
+            let x = self.pool[k as usize];
+            if !covers_first_bytes(lexer, &trans[Slices::START as usize], x) {
+                continue;
+            }
+            if self.is_immortal(lexer, trans, x) {
+                life = u8::MAX;
+                break;
+            }
+            // The group bounds that matter most: all bounded groups, or
+            // the shorter half.
+            for need in [NEED, NEED / 2, NEED / 4] {
+                if need <= life {
+                    break;
+                }
+                if self.lives(lexer, trans, x, need) {
+                    life = need;
+                    break;
+                }
+            }
+        }
+        if life == 0 {
+            // Nothing proven: the first character may kill it.
+            return Ok(1);
+        }
+        let to_match = self.match_distance(lexer, s);
+        let kill = if life == u8::MAX {
+            usize::MAX
+        } else {
+            life as usize + 1
+        };
+        let complete = if to_match == u8::MAX {
+            usize::MAX
+        } else {
+            to_match as usize
+        };
+        Ok(match kill.min(complete) {
+            usize::MAX => usize::MAX,
+            d => d.min(MAX_BOUNDED + 1),
+        })
+    }
+
+    /// The fewest ordinary bytes (see [`Slices`]) read from state `s`
+    /// before some lexeme matches, ignoring which byte sequences are valid
+    /// UTF-8 (so never more than the truth): `MAX_BOUNDED + 1` if more
+    /// than [`MAX_BOUNDED`], `u8::MAX` if no match can be reached.
+    fn match_distance(&mut self, lexer: &Lexer, s: u32) -> u8 {
+        self.next_stamp();
+        let (a, b) = self.states[s as usize].set;
+        let mut level: Vec<StateID> = Vec::new();
+        for k in a..b {
+            let x = self.pool[k as usize];
+            self.seen[x as usize] = self.stamp;
+            level.push(StateID::new_unchecked(x as usize));
+        }
+        let mut next: Vec<StateID> = Vec::new();
+        let mut consuming: Vec<StateID> = Vec::new();
+        for d in 1..=MAX_BOUNDED as u8 + 1 {
+            // The targets of ordinary bytes, then their epsilon closure.
+            consuming.clear();
+            consuming.append(&mut level);
+            for &x in &consuming {
+                match lexer.nfa.state(x) {
+                    State::ByteRange { trans } if ordinary_between(trans.start, trans.end) => {
+                        self.stack.push(trans.next);
+                    }
+                    State::Sparse(t) => self.stack.extend(
+                        t.transitions
+                            .iter()
+                            .filter(|r| ordinary_between(r.start, r.end))
+                            .map(|r| r.next),
+                    ),
+                    State::Dense(t) => self.stack.extend(
+                        t.transitions
+                            .iter()
+                            .enumerate()
+                            .filter(|&(b, n)| is_ordinary_byte(b as u8) && *n != StateID::ZERO)
+                            .map(|(_, &n)| n),
+                    ),
+                    _ => {}
+                }
+            }
+            while let Some(id) = self.pop_unseen() {
+                match lexer.nfa.state(id) {
+                    State::Match { .. } => {
+                        self.stack.clear();
+                        return d;
+                    }
+                    State::ByteRange { .. } | State::Sparse(_) | State::Dense(_) => next.push(id),
+                    State::Union { alternates } => self.stack.extend(alternates.iter()),
+                    State::BinaryUnion { alt1, alt2 } => self.stack.extend([*alt1, *alt2]),
+                    State::Capture { next, .. } | State::Look { next, .. } => {
+                        self.stack.push(*next)
+                    }
+                    State::Fail => {}
+                }
+            }
+            if next.is_empty() {
+                return u8::MAX;
+            }
+            std::mem::swap(&mut level, &mut next);
+        }
+        MAX_BOUNDED as u8 + 1
+    }
+
+    /// True if reading any one ordinary character from NFA state `x`
+    /// alone leads to a set that holds `x` again: by induction, `x`'s
+    /// thread survives any ordinary text (within a character, the set
+    /// stays non-empty on the way).
+    fn is_immortal(&mut self, lexer: &Lexer, trans: &[Vec<(u8, u8)>], x: u32) -> bool {
+        match self.immortal[x as usize] {
+            1 => return true,
+            2 => return false,
+            _ => {}
+        }
+        let ok = self
+            .ends_of(lexer, trans, x)
+            .is_some_and(|ends| ends.iter().all(|set| set.contains(&x)));
+        // Out of budget proves nothing: decided again next time.
+        if ok || self.thread_budget > 0 {
+            self.immortal[x as usize] = if ok { 1 } else { 2 };
+        }
+        ok
+    }
+
+    /// True if `x`'s thread alone survives any ordinary text of `need`
+    /// characters: each character leaves some NFA state that survives
+    /// `need - 1` more.
+    fn lives(&mut self, lexer: &Lexer, trans: &[Vec<(u8, u8)>], x: u32, need: u8) -> bool {
+        let (proven, refuted) = self.life[x as usize];
+        if need <= proven {
+            return true;
+        }
+        if need >= refuted {
+            return false;
+        }
+        // Refuted while in progress: a cycle back to `x` proves nothing.
+        self.life[x as usize].1 = need;
+        let ends = self.ends_of(lexer, trans, x);
+        let mut ok = ends.is_some();
+        if let Some(ends) = ends {
+            'chars: for set in ends.iter() {
+                for &y in set.iter() {
+                    if covers_first_bytes(lexer, &trans[Slices::START as usize], y)
+                        && self.lives(lexer, trans, y, need - 1)
+                    {
+                        continue 'chars;
+                    }
+                }
+                ok = false;
+                break;
+            }
+        }
+        let out_of_budget = self.thread_budget == 0;
+        let e = &mut self.life[x as usize];
+        if ok {
+            e.0 = e.0.max(need);
+            e.1 = refuted;
+        } else if out_of_budget {
+            e.1 = refuted;
+        } else {
+            e.1 = refuted.min(need);
+        }
+        ok
+    }
+
+    /// Reads every ordinary character (one byte per lexer byte class)
+    /// from `set` in slice state `q`: false if some prefix of a character
+    /// kills the set or `done` rejects the set after a whole character.
+    fn each_char(
+        &mut self,
+        lexer: &Lexer,
+        trans: &[Vec<(u8, u8)>],
+        q: u8,
+        set: Vec<u32>,
+        done: &mut dyn FnMut(&[u32]) -> bool,
+    ) -> bool {
+        for &(b, q2) in &trans[q as usize] {
+            let next = self.step_set(lexer, &set, b);
+            if next.is_empty() {
+                return false;
+            }
+            let ok = if q2 == Slices::START {
+                done(&next)
+            } else {
+                self.each_char(lexer, trans, q2, next, done)
+            };
+            if !ok {
+                return false;
+            }
+        }
+        true
+    }
+
+    /// The distinct sets of consuming NFA states reached from `x` alone
+    /// after each ordinary character; `None` if some prefix of a character
+    /// kills it. Kept per NFA state: bounded repetitions ask again for
+    /// every position.
+    fn ends_of(&mut self, lexer: &Lexer, trans: &[Vec<(u8, u8)>], x: u32) -> Option<CharEnds> {
+        if let Some(e) = self.char_ends.get(&x) {
+            return e.clone();
+        }
+        let mut out: Vec<Box<[u32]>> = Vec::new();
+        let ok = self.each_char(lexer, trans, Slices::START, vec![x], &mut |next| {
+            let mut set = next.to_vec();
+            set.sort_unstable();
+            if !out.iter().any(|o| **o == *set) {
+                out.push(set.into_boxed_slice());
+            }
+            true
+        });
+        let e: Option<CharEnds> = ok.then(|| out.into());
+        // Out of budget proves nothing: not kept.
+        if ok || self.thread_budget > 0 {
+            /// Past this, the sets are dropped and found again on demand.
+            const MAX_CHAR_ENDS_BYTES: usize = 8 << 20;
+            if self.char_ends_bytes > MAX_CHAR_ENDS_BYTES {
+                self.char_ends.clear();
+                self.char_ends_bytes = 0;
+            }
+            self.char_ends_bytes += e.as_ref().map_or(0, |e| {
+                e.iter().map(|s| s.len() * 4 + 16).sum::<usize>() + 32
+            });
+            self.char_ends.insert(x, e.clone());
+        }
+        e
+    }
+
+    /// The NFA states (consuming or matching) after reading `byte` from
+    /// `from`, outside the DFA.
+    fn step_set(&mut self, lexer: &Lexer, from: &[u32], byte: u8) -> Vec<u32> {
+        // Out of budget: as if the thread died (a weaker bound, never a
+        // wrong one).
+        if self.thread_budget == 0 {
+            return Vec::new();
+        }
+        self.next_stamp();
+        let saved = std::mem::take(&mut self.set);
+        for &x in from {
+            self.step_into_set(lexer, x, byte);
+        }
+        self.thread_budget = self
+            .thread_budget
+            .saturating_sub(1 + from.len() + self.set.len());
+        std::mem::replace(&mut self.set, saved)
     }
 
     fn slice_depth_with(
@@ -492,49 +870,59 @@ impl LexerCache {
         closure_cap: usize,
         work_cap: usize,
     ) -> Result<usize, MaskError> {
-        let mut work = 0;
-        let mut level: Vec<(u8, u32)> = vec![(Slices::START, s)];
-        let mut next: Vec<(u8, u32)> = Vec::new();
-        let mut seen: HashSet<(u8, u32)> = HashSet::default();
-        for d in 1..=MAX_BOUNDED {
-            next.clear();
-            seen.clear();
-            work += level.len();
-            if work > work_cap {
-                return Ok(d);
+        let nq = trans.len();
+        let mut pairs = std::mem::take(&mut self.pairs);
+        let res = (|| {
+            let mut work = 0;
+            let mut level: Vec<(u8, u32)> = vec![(Slices::START, s)];
+            let mut next: Vec<(u8, u32)> = Vec::new();
+            for d in 1..=MAX_BOUNDED {
+                next.clear();
+                pairs.next_round();
+                work += level.len();
+                if work > work_cap {
+                    return Ok(d);
+                }
+                for &(q, p) in &level {
+                    for &(b, q2) in &trans[q as usize] {
+                        let p2 = self.next_flagged(lexer, p, b)?;
+                        if p2 == DEAD || p2 & ACCEPTS != 0 {
+                            return Ok(d);
+                        }
+                        if pairs.insert(p2, q2, nq) {
+                            next.push((q2, p2));
+                        }
+                    }
+                }
+                std::mem::swap(&mut level, &mut next);
             }
+            // Longer texts all pass through `level`: explore everything
+            // reachable from it.
+            pairs.next_round();
+            let mut seen = 0;
             for &(q, p) in &level {
-                for &(b, q2) in &trans[q as usize] {
-                    let p2 = self.next(lexer, p, b)?;
-                    if p2 == DEAD || !self.accepts(p2).is_empty() {
-                        return Ok(d);
-                    }
-                    if seen.insert((q2, p2)) {
-                        next.push((q2, p2));
-                    }
-                }
+                pairs.insert(p, q, nq);
+                seen += 1;
             }
-            std::mem::swap(&mut level, &mut next);
-        }
-        // Longer texts all pass through `level`: explore everything
-        // reachable from it.
-        seen.clear();
-        seen.extend(level.iter().copied());
-        while let Some((q, p)) = level.pop() {
-            for &(b, q2) in &trans[q as usize] {
-                let p2 = self.next(lexer, p, b)?;
-                if p2 == DEAD || !self.accepts(p2).is_empty() {
-                    return Ok(MAX_BOUNDED + 1);
-                }
-                if seen.insert((q2, p2)) {
-                    if seen.len() > closure_cap {
+            while let Some((q, p)) = level.pop() {
+                for &(b, q2) in &trans[q as usize] {
+                    let p2 = self.next_flagged(lexer, p, b)?;
+                    if p2 == DEAD || p2 & ACCEPTS != 0 {
                         return Ok(MAX_BOUNDED + 1);
                     }
-                    level.push((q2, p2));
+                    if pairs.insert(p2, q2, nq) {
+                        seen += 1;
+                        if seen > closure_cap {
+                            return Ok(MAX_BOUNDED + 1);
+                        }
+                        level.push((q2, p2));
+                    }
                 }
             }
-        }
-        Ok(usize::MAX)
+            Ok(usize::MAX)
+        })();
+        self.pairs = pairs;
+        res
     }
 
     fn add_state(&mut self, lexer: &Lexer, set: Vec<u32>) -> u32 {
@@ -581,15 +969,39 @@ impl LexerCache {
         id
     }
 
+    /// Adds to `self.set` the closure of where NFA state `x` goes on `byte`.
+    #[inline]
+    fn step_into_set(&mut self, lexer: &Lexer, x: u32, byte: u8) {
+        let next = match lexer.nfa.state(StateID::new_unchecked(x as usize)) {
+            State::ByteRange { trans } => trans.matches_byte(byte).then_some(trans.next),
+            State::Sparse(t) => t.matches_byte(byte),
+            State::Dense(t) => t.matches_byte(byte),
+            _ => None,
+        };
+        if let Some(n) = next {
+            self.closure(lexer, n);
+        }
+    }
+
+    /// Pops the next state of `self.stack` not yet seen since the last
+    /// `next_stamp`, marking it seen.
+    #[inline]
+    fn pop_unseen(&mut self) -> Option<StateID> {
+        while let Some(id) = self.stack.pop() {
+            let seen = &mut self.seen[id.as_usize()];
+            if *seen != self.stamp {
+                *seen = self.stamp;
+                return Some(id);
+            }
+        }
+        None
+    }
+
     /// Adds the epsilon closure of `start` to `self.set`.
     fn closure(&mut self, lexer: &Lexer, start: StateID) {
         self.stack.push(start);
-        while let Some(id) = self.stack.pop() {
+        while let Some(id) = self.pop_unseen() {
             let i = id.as_usize();
-            if self.seen[i] == self.stamp {
-                continue;
-            }
-            self.seen[i] = self.stamp;
             match lexer.nfa.state(id) {
                 State::ByteRange { .. }
                 | State::Sparse(_)
@@ -691,16 +1103,7 @@ impl LexerCache {
         self.set.clear();
         let (a, b) = self.states[s as usize].set;
         for k in a..b {
-            let id = StateID::new_unchecked(self.pool[k as usize] as usize);
-            let next = match lexer.nfa.state(id) {
-                State::ByteRange { trans } => trans.matches_byte(byte).then_some(trans.next),
-                State::Sparse(t) => t.matches_byte(byte),
-                State::Dense(t) => t.matches_byte(byte),
-                _ => None,
-            };
-            if let Some(n) = next {
-                self.closure(lexer, n);
-            }
+            self.step_into_set(lexer, self.pool[k as usize], byte);
         }
         self.intern(lexer)
     }

@@ -540,6 +540,23 @@ fn real_vocabulary_masks_match_the_dfa_oracle_along_texts() {
         ),
         (r#"[a-z ]{0,30}\."#, "lower case words only."),
         (r#"(?:ab|cd)+[0-9]*"#, "abcdab123"),
+        // A search inside a string: a character loop that survives any
+        // text, and only the quote completes.
+        (
+            r#""[^"\\\x00-\x1f]*(?:alpha|beta)[^"\\\x00-\x1f]*""#,
+            r#""the alpha and ünïcode words""#,
+        ),
+        // Bounded, longer than the slice groups, the room left shrinking
+        // below their lengths.
+        (
+            r#""[^"\\\x00-\x1f]{0,75}""#,
+            r#""some sixty characters of text, with ü and 日本 in the middle""#,
+        ),
+        // Ordinary text completes the lexeme within two bytes anywhere.
+        (r#"[^"\\\x00-\x1f]{0,40}ab"#, "words and more words ab"),
+        // One branch survives anything, the other completes early.
+        (r#"(?:[^"\\\x00-\x1f]*"|abcd)"#, "abcd"),
+        (r#"(?:[^"\\\x00-\x1f]*"|abcd)"#, "abcde fg\""),
     ];
     for name in ["llama3", "gemma3"] {
         let vocab = common::vocab(name);

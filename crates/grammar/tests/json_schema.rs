@@ -270,3 +270,35 @@ fn errors_that_depend_on_options_name_the_option() {
         "limit exceeded: schema nesting depth is 4, the limit is 3"
     );
 }
+
+/// Equal patterns under equal bounds share one regex, built once; one whose
+/// length restriction needed a note still gets the note at every place,
+/// and the shared regexes accept and reject alike at each place.
+#[test]
+fn shared_string_regexes_keep_their_notes_and_language() {
+    let long = serde_json::json!({"type": "string", "format": "uri", "maxLength": 2000});
+    let word = serde_json::json!({"type": "string", "pattern": "^[a-z]+-[0-9]+$", "maxLength": 6});
+    let schema = serde_json::json!({"type": "object", "properties": {
+        "a": long, "b": long, "x": word, "y": word},
+        "required": ["x", "y"], "additionalProperties": false});
+    let opts = Options::default()
+        .with_whitespace(Whitespace::Compact)
+        .with_key_order(KeyOrder::Declared);
+    let c = rein_grammar::json_schema::compile_with_notes(&schema, &opts).unwrap();
+    for place in ["#/properties/a", "#/properties/b"] {
+        assert!(
+            c.notes.iter().any(|n| n.starts_with(place)),
+            "no note for {place}: {:?}",
+            c.notes
+        );
+    }
+    let r = Recognizer::new(&c.grammar);
+    assert!(r.accepts(r#"{"x":"ab-1","y":"c-234"}"#));
+    for text in [
+        r#"{"x":"ab-1","y":"cd-2345"}"#,
+        r#"{"x":"abcd-12","y":"c-2"}"#,
+        r#"{"x":"ab-1","y":"c2"}"#,
+    ] {
+        assert!(!r.accepts(text), "{text}");
+    }
+}

@@ -1,7 +1,9 @@
 //! From a schema document to a normalized [`Schema`].
 
 use std::rc::Rc;
+use std::sync::Arc;
 
+use regex_syntax::hir::Hir;
 use serde_json::{Map, Value};
 
 use super::decimal::Decimal;
@@ -452,10 +454,18 @@ impl<'a> Compiler<'a> {
             let p = p
                 .as_str()
                 .ok_or_else(|| self.err(ptr, "pattern", "must be a string"))?;
-            let hir = pattern::search_regex(p)
-                .map_err(|e| self.err(ptr, "pattern", format!("{p:?}: {}", e.message)))?;
+            let hir = match self.parsed_regexes.get(&format!("p{p}")) {
+                Some(h) => h.clone(),
+                None => {
+                    let h: Arc<Hir> = pattern::search_regex(p)
+                        .map_err(|e| self.err(ptr, "pattern", format!("{p:?}: {}", e.message)))?
+                        .into();
+                    self.parsed_regexes.insert(format!("p{p}"), h.clone());
+                    h
+                }
+            };
             regexes.push(StrRegex {
-                hir: hir.into(),
+                hir,
                 keyword: "pattern",
                 at: at.clone(),
                 source: p.to_string(),
@@ -467,7 +477,11 @@ impl<'a> Compiler<'a> {
                 .ok_or_else(|| self.err(ptr, "format", "must be a string"))?;
             match formats::lookup(f).map_err(GrammarError::Invalid)? {
                 Format::Regex(hir) => regexes.push(StrRegex {
-                    hir: hir.into(),
+                    hir: self
+                        .parsed_regexes
+                        .entry(format!("f{f}"))
+                        .or_insert_with(|| hir.into())
+                        .clone(),
                     keyword: "format",
                     at: at.clone(),
                     source: f.to_string(),

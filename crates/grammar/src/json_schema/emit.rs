@@ -211,7 +211,30 @@ impl<'a> Compiler<'a> {
                 let key = format!("s{} {:?}", st.min, st.max);
                 Expr::Regex(self.shared_regex(key, |c| c.string_hir(st))?)
             }
-            Schema::String(st) => Expr::regex(self.string_hir(st)?),
+            // Equal patterns share one parsed regex: the same pattern
+            // under the same bounds is restricted and encoded once.
+            Schema::String(st) => {
+                let key = (
+                    st.regexes
+                        .iter()
+                        .map(|r| Arc::as_ptr(&r.hir) as usize)
+                        .collect(),
+                    st.min,
+                    st.max,
+                );
+                if let Some((_, h)) = self.string_regexes.get(&key) {
+                    return Ok(Expr::Regex(h.clone()));
+                }
+                let notes = self.notes_asked;
+                let h = Arc::new(self.string_hir(st)?);
+                // A note names its place: one that needed a note is built
+                // again at every place.
+                if self.notes_asked == notes {
+                    let alive = st.regexes.iter().map(|r| r.hir.clone()).collect();
+                    self.string_regexes.insert(key, (alive, h.clone()));
+                }
+                Expr::Regex(h)
+            }
             Schema::Values(vs) => {
                 let mut alts = Vec::with_capacity(vs.len());
                 for v in vs {

@@ -70,7 +70,9 @@
 
 use std::collections::HashMap;
 use std::rc::Rc;
+use std::sync::Arc;
 
+use regex_syntax::hir::Hir;
 use serde_json::{Map, Value};
 
 use crate::ir::{Expr, Grammar, RuleId};
@@ -283,6 +285,7 @@ pub fn compile_with_notes(schema: &Value, options: &Options) -> Result<Compiled,
         depth: 0,
         forcing: 0,
         notes: Vec::new(),
+        notes_asked: 0,
         regexes: HashMap::new(),
         grammar: Grammar::new(),
         def_rules: HashMap::new(),
@@ -290,6 +293,8 @@ pub fn compile_with_notes(schema: &Value, options: &Options) -> Result<Compiled,
         lazy_rules: HashMap::new(),
         key_cache: HashMap::new(),
         value_regexes: HashMap::new(),
+        string_regexes: HashMap::new(),
+        parsed_regexes: HashMap::new(),
         rule_weights: std::cell::RefCell::new(HashMap::new()),
         enum_index: HashMap::new(),
     };
@@ -384,6 +389,10 @@ pub(crate) struct Def {
     pub(crate) schema: Option<Schema>,
 }
 
+/// See [`Compiler::string_regexes`]: regex addresses, minimum and maximum
+/// length.
+pub(crate) type StringRegexKey = (Vec<usize>, u64, Option<u64>);
+
 /// The state of one compilation.
 pub(crate) struct Compiler<'a> {
     pub(crate) root: &'a Value,
@@ -397,6 +406,8 @@ pub(crate) struct Compiler<'a> {
     /// Nesting of [`Compiler::force`].
     pub(crate) forcing: usize,
     pub(crate) notes: Vec<String>,
+    /// Calls of [`Compiler::note`], repeated notes included.
+    pub(crate) notes_asked: usize,
     pub(crate) regexes: HashMap<String, regex_automata::meta::Regex>,
     pub(crate) grammar: Grammar,
     pub(crate) def_rules: HashMap<(DefId, u32), RuleId>,
@@ -407,6 +418,13 @@ pub(crate) struct Compiler<'a> {
     /// Regexes of number and plain string schemas, by their bounds (one
     /// shared regex for each distinct schema).
     pub(crate) value_regexes: HashMap<String, std::sync::Arc<regex_syntax::hir::Hir>>,
+    /// Regexes of string schemas with patterns or formats, by the
+    /// addresses of those regexes and the length bounds. The entry keeps
+    /// the regexes alive, so an address cannot be reused by another one.
+    pub(crate) string_regexes: HashMap<StringRegexKey, (Vec<Arc<Hir>>, Arc<Hir>)>,
+    /// Parsed `pattern`s and `format`s by their text (`p` or `f` and the
+    /// source), so that equal ones share one regex (and one entry above).
+    pub(crate) parsed_regexes: HashMap<String, Arc<Hir>>,
     /// Weights of finished rules ([`Compiler::expr_weight`]): objects
     /// weigh their members, and nested objects would be weighed again at
     /// every level.
@@ -430,6 +448,7 @@ impl<'a> Compiler<'a> {
     }
 
     pub(crate) fn note(&mut self, n: String) {
+        self.notes_asked += 1;
         if !self.notes.contains(&n) {
             self.notes.push(n);
         }
