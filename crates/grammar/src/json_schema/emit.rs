@@ -1280,9 +1280,11 @@ impl<'a> Compiler<'a> {
         if let Some(h) = self.key_cache.get(&key) {
             return Ok(h.clone());
         }
-        let h = Arc::new(quoted(
-            &rx::not_in(declared).map_err(|e| self.long_key_err(at, e))?,
-        ));
+        let h = Arc::new(rx::concat(vec![
+            rx::lit("\""),
+            rx::encoded_not_in(declared).map_err(|e| self.long_key_err(at, e))?,
+            rx::lit("\""),
+        ]));
         self.key_cache.insert(key, h.clone());
         Ok(h)
     }
