@@ -572,33 +572,126 @@ fn real_vocabulary_masks_match_the_dfa_oracle_along_texts() {
             let mut out: Vec<u8> = Vec::new();
             for t in vocab.encode(text).unwrap() {
                 m.compute_mask(&mut mask).unwrap();
-                let start = oracle.run(&out);
-                for id in 0..vocab.len() as u32 {
-                    let tok = TokenId(id);
-                    let want = if vocab.is_eos(tok) {
-                        oracle.dfa.is_match_state(oracle.dfa.next_eoi_state(start))
-                    } else {
-                        let bytes = vocab.token_bytes(tok);
-                        !bytes.is_empty()
-                            && !vocab.is_special(tok)
-                            && oracle.live.contains(
-                                &bytes
-                                    .iter()
-                                    .fold(start, |s, &b| oracle.dfa.next_state(s, b)),
-                            )
-                    };
-                    assert_eq!(
-                        mask.is_allowed(tok),
-                        want,
-                        "{name}, {pattern}: token {id} {:?} after {:?}",
-                        String::from_utf8_lossy(vocab.token_bytes(tok)),
-                        String::from_utf8_lossy(&out)
-                    );
-                }
+                assert_whole_mask(&vocab, &mask, &oracle, &out, &format!("{name}, {pattern}"));
                 m.commit(t).unwrap();
                 out.extend_from_slice(vocab.token_bytes(t));
             }
             assert!(m.is_accepting(), "{name}, {pattern}: {text:?} accepted");
+        }
+    }
+}
+
+/// Every token of `vocab` is allowed by `mask` exactly when the oracle can
+/// still complete `out` followed by it (EOS: when `out` is complete).
+fn assert_whole_mask(
+    vocab: &Vocabulary,
+    mask: &TokenMask,
+    oracle: &DfaOracle,
+    out: &[u8],
+    what: &str,
+) {
+    let start = oracle.run(out);
+    for id in 0..vocab.len() as u32 {
+        let tok = TokenId(id);
+        let want = if vocab.is_eos(tok) {
+            oracle.dfa.is_match_state(oracle.dfa.next_eoi_state(start))
+        } else {
+            let bytes = vocab.token_bytes(tok);
+            !bytes.is_empty()
+                && !vocab.is_special(tok)
+                && oracle.live.contains(
+                    &bytes
+                        .iter()
+                        .fold(start, |s, &b| oracle.dfa.next_state(s, b)),
+                )
+        };
+        assert_eq!(
+            mask.is_allowed(tok),
+            want,
+            "{what}: token {id} {:?} after {:?}",
+            String::from_utf8_lossy(vocab.token_bytes(tok)),
+            String::from_utf8_lossy(out)
+        );
+    }
+}
+
+/// A random regex over pieces that take ordinary text (any character but
+/// quotes, backslashes and controls), so that token tables are decided by
+/// the slices: loops that survive any text, bounded runs with little or
+/// much room, searches, pieces that ordinary text completes or kills.
+fn wide_regex(rng: &mut rand::rngs::StdRng, depth: u32) -> String {
+    use rand::Rng;
+    const ORD: &str = r#"[^"\\\x00-\x1f]"#;
+    let atom = |rng: &mut rand::rngs::StdRng| -> String {
+        match rng.random_range(0..7) {
+            0 | 1 => ORD.to_string(),
+            2 => "[a-z]".to_string(),
+            3 => r"\S".to_string(),
+            4 => " ".to_string(),
+            5 => ["ab", "alpha", "é", "日本", "x1"][rng.random_range(0..5)].to_string(),
+            _ => r#"[ !#-\[\]-~]"#.to_string(),
+        }
+    };
+    if depth == 0 {
+        return atom(rng);
+    }
+    match rng.random_range(0..6) {
+        0 => format!("(?:{})*", wide_regex(rng, depth - 1)),
+        1 => {
+            let lo = rng.random_range(0..4);
+            let hi = lo + [2, 5, 9, 17, 20, 30, 60][rng.random_range(0..7)];
+            format!("(?:{}){{{lo},{hi}}}", wide_regex(rng, depth - 1))
+        }
+        2 => format!(
+            "{}{}",
+            wide_regex(rng, depth - 1),
+            wide_regex(rng, depth - 1)
+        ),
+        3 => format!(
+            "(?:{}|{})",
+            wide_regex(rng, depth - 1),
+            wide_regex(rng, depth - 1)
+        ),
+        4 => format!(r#""{}""#, wide_regex(rng, depth - 1)),
+        _ => format!("{ORD}*{}{ORD}*", wide_regex(rng, depth - 1)),
+    }
+}
+
+/// Whole masks on a real vocabulary against the DFA oracle, for random
+/// regexes of ordinary-text pieces, along random outputs drawn from the
+/// oracle (each step picks a token the oracle allows).
+#[test]
+fn random_wide_regexes_on_a_real_vocabulary_match_the_dfa_oracle() {
+    use rand::{Rng, SeedableRng};
+    let vocab = common::vocab("llama3");
+    let mut rng = rand::rngs::StdRng::seed_from_u64(7);
+    for i in 0..64 {
+        let pattern = wide_regex(&mut rng, 1 + i % 2);
+        let g = Arc::new(Compiler::new(&vocab).regex(&pattern).unwrap());
+        let oracle = DfaOracle::new(&pattern);
+        let mut m = Matcher::new(g);
+        let mut mask = TokenMask::new(vocab.len());
+        let mut out: Vec<u8> = Vec::new();
+        for _ in 0..12 {
+            m.compute_mask(&mut mask).unwrap();
+            assert_whole_mask(&vocab, &mask, &oracle, &out, &pattern);
+            // A random allowed text token (longer ones first half the time).
+            let allowed: Vec<u32> = (0..vocab.len() as u32)
+                .filter(|&t| mask.is_allowed(TokenId(t)) && !vocab.is_eos(TokenId(t)))
+                .collect();
+            if allowed.is_empty() {
+                break;
+            }
+            let t = if rng.random_bool(0.5) {
+                *allowed
+                    .iter()
+                    .max_by_key(|&&t| (vocab.token_bytes(TokenId(t)).len(), t % 7))
+                    .unwrap()
+            } else {
+                allowed[rng.random_range(0..allowed.len())]
+            };
+            m.commit(TokenId(t)).unwrap();
+            out.extend_from_slice(vocab.token_bytes(TokenId(t)));
         }
     }
 }
