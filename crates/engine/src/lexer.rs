@@ -22,7 +22,7 @@ use rein_grammar::GrammarError;
 
 use crate::compiler::Limits;
 use crate::error::MaskError;
-use crate::slices::{Slices, TrieIndex, MAX_BOUNDED};
+use crate::slices::{ordinary_between, Slices, TrieIndex, MAX_BOUNDED};
 
 /// The frontier entries of a table walked over the vocabulary's own trie.
 pub(crate) const FULL_TRIE: TrieIndex = TrieIndex::MAX;
@@ -142,24 +142,6 @@ impl Lexer {
     pub(crate) fn num_nfa_states(&self) -> usize {
         self.nfa.states().len()
     }
-}
-
-/// True if `b` occurs in ordinary text (see [`Slices`]).
-fn is_ordinary_byte(b: u8) -> bool {
-    matches!(b, 0x20..=0x7e if b != b'"' && b != b'\\') || matches!(b, 0x80..=0xbf | 0xc2..=0xf4)
-}
-
-/// True if some byte of `lo..=hi` is ordinary.
-fn ordinary_between(lo: u8, hi: u8) -> bool {
-    // Ordinary bytes: 20-21, 23-5B, 5D-7E, 80-BF, C2-F4.
-    const RUNS: [(u8, u8); 5] = [
-        (0x20, 0x21),
-        (0x23, 0x5b),
-        (0x5d, 0x7e),
-        (0x80, 0xbf),
-        (0xc2, 0xf4),
-    ];
-    RUNS.iter().any(|&(a, b)| lo <= b && a <= hi)
 }
 
 /// True if NFA state `x` has a transition on every byte of `first` (the
@@ -691,7 +673,9 @@ impl LexerCache {
                         t.transitions
                             .iter()
                             .enumerate()
-                            .filter(|&(b, n)| is_ordinary_byte(b as u8) && *n != StateID::ZERO)
+                            .filter(|&(b, n)| {
+                                ordinary_between(b as u8, b as u8) && *n != StateID::ZERO
+                            })
                             .map(|(_, &n)| n),
                     ),
                     _ => {}
@@ -782,28 +766,31 @@ impl LexerCache {
     }
 
     /// Reads every ordinary character (one byte per lexer byte class)
-    /// from `set` in slice state `q`: false if some prefix of a character
-    /// kills the set or `done` rejects the set after a whole character.
-    fn each_char(
+    /// from `set` in slice state `q`, adding to `out` each distinct set
+    /// reached after a whole character: false if some prefix of a
+    /// character kills the set.
+    fn char_ends(
         &mut self,
         lexer: &Lexer,
         trans: &[Vec<(u8, u8)>],
         q: u8,
         set: Vec<u32>,
-        done: &mut dyn FnMut(&[u32]) -> bool,
+        out: &mut Vec<Box<[u32]>>,
     ) -> bool {
         for &(b, q2) in &trans[q as usize] {
-            let next = self.step_set(lexer, &set, b);
+            let mut next = self.step_set(lexer, &set, b);
             if next.is_empty() {
                 return false;
             }
-            let ok = if q2 == Slices::START {
-                done(&next)
+            if q2 != Slices::START {
+                if !self.char_ends(lexer, trans, q2, next, out) {
+                    return false;
+                }
             } else {
-                self.each_char(lexer, trans, q2, next, done)
-            };
-            if !ok {
-                return false;
+                next.sort_unstable();
+                if !out.iter().any(|o| **o == *next) {
+                    out.push(next.into_boxed_slice());
+                }
             }
         }
         true
@@ -818,14 +805,7 @@ impl LexerCache {
             return e.clone();
         }
         let mut out: Vec<Box<[u32]>> = Vec::new();
-        let ok = self.each_char(lexer, trans, Slices::START, vec![x], &mut |next| {
-            let mut set = next.to_vec();
-            set.sort_unstable();
-            if !out.iter().any(|o| **o == *set) {
-                out.push(set.into_boxed_slice());
-            }
-            true
-        });
+        let ok = self.char_ends(lexer, trans, Slices::START, vec![x], &mut out);
         let e: Option<CharEnds> = ok.then(|| out.into());
         // Out of budget proves nothing: not kept.
         if ok || self.thread_budget > 0 {

@@ -158,6 +158,21 @@ impl Slices {
     }
 }
 
+/// The bytes that occur in ordinary text, as inclusive runs: exactly the
+/// bytes with a transition in [`utf8_text_automaton`] (a test checks it).
+const ORDINARY_BYTES: [(u8, u8); 5] = [
+    (0x20, 0x21),
+    (0x23, 0x5b),
+    (0x5d, 0x7e),
+    (0x80, 0xbf),
+    (0xc2, 0xf4),
+];
+
+/// True if some byte of `lo..=hi` occurs in ordinary text.
+pub(crate) fn ordinary_between(lo: u8, hi: u8) -> bool {
+    ORDINARY_BYTES.iter().any(|&(a, b)| lo <= b && a <= hi)
+}
+
 /// The automaton of prefixes of UTF-8 text over the characters U+0020 and
 /// above except `"` (U+0022), `\` (U+005C) and U+007F, ending anywhere
 /// (also inside a character). State 0 is between characters.
@@ -247,6 +262,17 @@ mod tests {
         assert!(!accepts(b"\xc0\xaf"));
         assert!(!accepts(b"\xed\xa0\x80"));
         assert!(!accepts(b"\xf4\x90\x80\x80"));
+    }
+
+    #[test]
+    fn ordinary_bytes_are_the_automaton_bytes() {
+        let t = utf8_text_automaton();
+        for b in 0..=255u8 {
+            let in_automaton = t.iter().any(|row| row[b as usize] != NONE);
+            assert_eq!(ordinary_between(b, b), in_automaton, "byte {b:#x}");
+        }
+        assert!(ordinary_between(0x00, 0x20) && !ordinary_between(0x00, 0x1f));
+        assert!(!ordinary_between(0x22, 0x22) && !ordinary_between(0xc0, 0xc1));
     }
 
     #[test]

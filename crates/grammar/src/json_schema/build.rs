@@ -454,13 +454,14 @@ impl<'a> Compiler<'a> {
             let p = p
                 .as_str()
                 .ok_or_else(|| self.err(ptr, "pattern", "must be a string"))?;
-            let hir = match self.parsed_regexes.get(&format!("p{p}")) {
+            let key = format!("p{p}");
+            let hir = match self.parsed_regexes.get(&key) {
                 Some(h) => h.clone(),
                 None => {
                     let h: Arc<Hir> = pattern::search_regex(p)
                         .map_err(|e| self.err(ptr, "pattern", format!("{p:?}: {}", e.message)))?
                         .into();
-                    self.parsed_regexes.insert(format!("p{p}"), h.clone());
+                    self.parsed_regexes.insert(key, h.clone());
                     h
                 }
             };

@@ -499,7 +499,6 @@ impl<'a> Compiler<'a> {
         ])
     }
 
-    /// The regex of a string's JSON text, quotes included.
     /// The regex of a value schema described by `key`, built once per
     /// compile and shared by every place that uses it.
     fn shared_regex(
@@ -515,6 +514,7 @@ impl<'a> Compiler<'a> {
         Ok(h)
     }
 
+    /// The regex of a string's JSON text, quotes included.
     pub(crate) fn string_hir(&mut self, s: &Str) -> Result<Hir, GrammarError> {
         let (min, max) = self.cap_bounds(&s.at, "maxLength", "minLength", s.min, s.max)?;
         if (min, max) != (s.min, s.max) {
