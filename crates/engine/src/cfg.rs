@@ -67,6 +67,8 @@ pub(crate) struct Cfg {
     /// Per lexeme: the most tokens its text may overlap (rules with
     /// `max_tokens`), sorted list of the limited lexemes below.
     pub(crate) lex_max_tokens: Vec<Option<u32>>,
+    /// Per lexeme: the texts left out of it (see `Expr::Except`).
+    pub(crate) lex_except: Vec<Option<Hir>>,
     /// The lexemes with a token limit, sorted.
     pub(crate) limited: Vec<u32>,
     /// The augmented start production `S' ::= start`.
@@ -105,6 +107,9 @@ pub(crate) struct CfgBuilder {
     /// Token limits of lexemes (shorter than `lexemes` when the last ones
     /// have none).
     pub(crate) lex_max_tokens: Vec<Option<u32>>,
+    /// Texts left out of lexemes (shorter than `lexemes` when the last
+    /// ones have none).
+    pub(crate) lex_except: Vec<Option<Hir>>,
 }
 
 impl CfgBuilder {
@@ -120,10 +125,17 @@ impl CfgBuilder {
     /// the start symbol derives no string. Unproductive productions are
     /// removed so that every item the parser holds can still be completed.
     pub(crate) fn finish(mut self, start: u32) -> Option<Cfg> {
+        self.lex_except.resize(self.lexemes.len(), None);
         let lex_nullable: Vec<bool> = self
             .lexemes
             .iter()
-            .map(rein_grammar::analysis::hir_matches_empty)
+            .zip(&self.lex_except)
+            .map(|(h, except)| {
+                rein_grammar::analysis::hir_matches_empty(h)
+                    && !except
+                        .as_ref()
+                        .is_some_and(rein_grammar::analysis::hir_matches_empty)
+            })
             .collect();
         // Lexemes that match nothing at all make their productions useless.
         let lex_productive: Vec<bool> = self
@@ -240,6 +252,7 @@ impl CfgBuilder {
             lex_nullable,
             limited,
             lex_max_tokens,
+            lex_except: self.lex_except,
             start_prod,
         })
     }

@@ -126,7 +126,7 @@ impl Compiler {
         let t = Instant::now();
         let limits = &self.config.limits;
         let cfg = lower(g, limits)?;
-        let lexer = Lexer::new(&cfg.lexemes, limits)?;
+        let lexer = Lexer::new(&cfg.lexemes, &cfg.lex_except, limits)?;
         if let Some(&l) = cfg.limited.iter().find(|&&l| !lexer.is_isolated(l)) {
             return Err(GrammarError::Invalid(format!(
                 "the token limit of lexeme `{}` cannot be enforced: its automaton is shared",

@@ -57,10 +57,59 @@ pub(crate) struct Lexer {
     /// Per NFA state: the lexeme it belongs to (see `state_lexemes`).
     state_lexeme: Vec<u32>,
     max_cache_bytes: usize,
+    /// Lexemes with texts left out (`Expr::Except`): the automaton of the
+    /// left-out texts of lexeme `l` is pattern `shadow[l]` (`NO_SHADOW`
+    /// if none), after the lexemes' own patterns. Shadow patterns never
+    /// match on their own: where one matches, its owner's match is
+    /// dropped, and where its owner has no NFA state left, it goes too.
+    shadow: Vec<u32>,
+    /// The owner of each shadow pattern (indexed by pattern - lexemes).
+    owner: Vec<u32>,
+    /// The number of lexemes (patterns before the shadows).
+    num_lexemes: usize,
+    /// Per NFA state: what [`Tag`] it has.
+    tag: Vec<Tag>,
+    /// Per NFA state of an owner: some text of unbounded length leads
+    /// from it to a match (see `infinite_states`).
+    infinite: Vec<bool>,
+    /// One byte of each byte class.
+    class_bytes: Vec<u8>,
+}
+
+/// `Lexer::shadow` of a lexeme without left-out texts.
+const NO_SHADOW: u32 = u32::MAX;
+
+/// The part an NFA state plays with respect to left-out texts.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Tag {
+    /// A state of a lexeme without left-out texts.
+    Plain,
+    /// A state of a lexeme with left-out texts.
+    Owner,
+    /// A state of a shadow pattern, not its match.
+    Shadow,
+    /// The match state of a shadow pattern.
+    ShadowMatch,
 }
 
 impl Lexer {
-    pub(crate) fn new(lexemes: &[Hir], limits: &Limits) -> Result<Lexer, GrammarError> {
+    /// The lexer of `lexemes`, lexeme `l` leaving out the texts of
+    /// `except[l]` if any (`except` may be shorter than `lexemes`).
+    pub(crate) fn new(
+        lexemes: &[Hir],
+        except: &[Option<Hir>],
+        limits: &Limits,
+    ) -> Result<Lexer, GrammarError> {
+        let mut shadow = vec![NO_SHADOW; lexemes.len()];
+        let mut owner = Vec::new();
+        let mut patterns: Vec<&Hir> = lexemes.iter().collect();
+        for (l, h) in except.iter().enumerate() {
+            if let Some(h) = h {
+                shadow[l] = patterns.len() as u32;
+                owner.push(l as u32);
+                patterns.push(h);
+            }
+        }
         let config = thompson::Config::new()
             .which_captures(WhichCaptures::None)
             .nfa_size_limit(Some(limits.nfa_bytes))
@@ -74,7 +123,7 @@ impl Lexer {
         let nfa = COMPILER.with(|c| {
             c.borrow_mut()
                 .configure(config)
-                .build_many_from_hir(lexemes)
+                .build_many_from_hir(&patterns)
                 .map_err(|e| match e.size_limit() {
                     Some(limit) => GrammarError::Limit {
                         what: "heap size of the lexer automaton in bytes".into(),
@@ -97,7 +146,52 @@ impl Lexer {
             classes[b as usize] = bc.get(b);
         }
         let stride = bc.alphabet_len();
-        let state_lexeme = state_lexemes(&nfa, lexemes.len());
+        let mut class_bytes = vec![0u8; stride];
+        for b in (0..=255u8).rev() {
+            class_bytes[classes[b as usize] as usize] = b;
+        }
+        let state_lexeme = state_lexemes(&nfa, patterns.len());
+        let n = lexemes.len();
+        let mut tag = vec![Tag::Plain; state_lexeme.len()];
+        let mut infinite = Vec::new();
+        if !owner.is_empty() {
+            infinite = vec![false; state_lexeme.len()];
+            for (x, &l) in state_lexeme.iter().enumerate() {
+                tag[x] = match l {
+                    SHARED => continue,
+                    l if (l as usize) < n && shadow[l as usize] == NO_SHADOW => Tag::Plain,
+                    l if (l as usize) < n => Tag::Owner,
+                    _ => match nfa.state(StateID::new_unchecked(x)) {
+                        State::Match { .. } => Tag::ShadowMatch,
+                        _ => Tag::Shadow,
+                    },
+                };
+            }
+            // Telling owners and shadows apart needs states of one pattern
+            // each: no shared state reachable from them (one walk for all).
+            let mut seen = vec![false; state_lexeme.len()];
+            let mut stack: Vec<StateID> = owner
+                .iter()
+                .map(|&o| o as usize)
+                .chain(n..patterns.len())
+                .filter_map(|p| nfa.start_pattern(regex_automata::PatternID::new_unchecked(p)))
+                .collect();
+            while let Some(id) = stack.pop() {
+                if std::mem::replace(&mut seen[id.as_usize()], true) {
+                    continue;
+                }
+                if state_lexeme[id.as_usize()] == SHARED {
+                    return Err(GrammarError::Invalid(
+                        "internal: a lexeme with left-out texts shares its automaton".into(),
+                    ));
+                }
+                successors(&nfa, id, &mut stack);
+            }
+            for &o in &owner {
+                let pid = regex_automata::PatternID::new_unchecked(o as usize);
+                infinite_states(&nfa, nfa.start_pattern(pid), &mut infinite);
+            }
+        }
         Ok(Lexer {
             nfa,
             classes,
@@ -105,7 +199,25 @@ impl Lexer {
             max_states: limits.max_dfa_states.min(ACCEPTS as usize - 1),
             state_lexeme,
             max_cache_bytes: limits.max_lexer_cache_bytes,
+            shadow,
+            owner,
+            num_lexemes: n,
+            tag,
+            infinite,
+            class_bytes,
         })
+    }
+
+    /// True if some lexeme leaves texts out (so DFA states are normalized).
+    #[inline]
+    fn has_shadows(&self) -> bool {
+        !self.owner.is_empty()
+    }
+
+    /// The owner lexeme of the shadow pattern NFA state `x` belongs to.
+    #[inline]
+    fn owner_of(&self, x: u32) -> u32 {
+        self.owner[self.state_lexeme[x as usize] as usize - self.num_lexemes]
     }
 
     /// Whether lexeme `l`'s NFA states belong to it alone, so that it can
@@ -159,6 +271,119 @@ fn covers_first_bytes(lexer: &Lexer, first: &[(u8, u8)], x: u32) -> bool {
 
 /// Marks an NFA state reachable from the starts of several lexemes.
 const SHARED: u32 = u32::MAX;
+
+/// True for NFA states that read a byte.
+#[inline]
+fn is_consuming(s: &State) -> bool {
+    matches!(
+        s,
+        State::ByteRange { .. } | State::Sparse(_) | State::Dense(_)
+    )
+}
+
+/// Marks in `out` the NFA states reachable from `start` from which texts
+/// of unbounded length lead to a match: those that reach a cycle reading
+/// at least one byte (every state of a regex's automaton reaches its
+/// match). Strongly connected components by Tarjan's algorithm, without
+/// recursion.
+fn infinite_states(nfa: &NFA, start: Option<StateID>, out: &mut [bool]) {
+    // The reachable states, numbered locally, and their successors.
+    let mut local: HashMap<u32, usize> = HashMap::default();
+    let mut nodes: Vec<StateID> = Vec::new();
+    let mut stack: Vec<StateID> = start.into_iter().collect();
+    while let Some(id) = stack.pop() {
+        if local.contains_key(&id.as_u32()) {
+            continue;
+        }
+        local.insert(id.as_u32(), nodes.len());
+        nodes.push(id);
+        successors(nfa, id, &mut stack);
+    }
+    let n = nodes.len();
+    let mut succ: Vec<Vec<usize>> = Vec::with_capacity(n);
+    let mut buf = Vec::new();
+    for &id in &nodes {
+        buf.clear();
+        successors(nfa, id, &mut buf);
+        succ.push(buf.iter().map(|s| local[&s.as_u32()]).collect());
+    }
+    // Tarjan: `index`, `low`, the component stack, and a call stack of
+    // (node, next successor to visit).
+    const NONE: usize = usize::MAX;
+    let mut index = vec![NONE; n];
+    let mut low = vec![0; n];
+    let mut on_stack = vec![false; n];
+    let mut comp = vec![NONE; n];
+    let mut comps = 0;
+    let mut order = 0;
+    let mut cstack: Vec<usize> = Vec::new();
+    let mut calls: Vec<(usize, usize)> = Vec::new();
+    for root in 0..n {
+        if index[root] != NONE {
+            continue;
+        }
+        calls.push((root, 0));
+        index[root] = order;
+        low[root] = order;
+        order += 1;
+        cstack.push(root);
+        on_stack[root] = true;
+        while let Some(&mut (v, ref mut k)) = calls.last_mut() {
+            if let Some(&w) = succ[v].get(*k) {
+                *k += 1;
+                if index[w] == NONE {
+                    index[w] = order;
+                    low[w] = order;
+                    order += 1;
+                    cstack.push(w);
+                    on_stack[w] = true;
+                    calls.push((w, 0));
+                } else if on_stack[w] {
+                    low[v] = low[v].min(index[w]);
+                }
+                continue;
+            }
+            calls.pop();
+            if let Some(&(u, _)) = calls.last() {
+                low[u] = low[u].min(low[v]);
+            }
+            if low[v] == index[v] {
+                while let Some(w) = cstack.pop() {
+                    on_stack[w] = false;
+                    comp[w] = comps;
+                    if w == v {
+                        break;
+                    }
+                }
+                comps += 1;
+            }
+        }
+    }
+    // Components with a byte-reading edge inside, then what reaches them.
+    let mut pumps = vec![false; comps];
+    for v in 0..n {
+        if is_consuming(nfa.state(nodes[v])) && succ[v].iter().any(|&w| comp[w] == comp[v]) {
+            pumps[comp[v]] = true;
+        }
+    }
+    let mut pred: Vec<Vec<usize>> = vec![Vec::new(); n];
+    for (v, ws) in succ.iter().enumerate() {
+        for &w in ws {
+            pred[w].push(v);
+        }
+    }
+    let mut inf = vec![false; n];
+    let mut work: Vec<usize> = (0..n).filter(|&v| pumps[comp[v]]).collect();
+    while let Some(v) = work.pop() {
+        if std::mem::replace(&mut inf[v], true) {
+            continue;
+        }
+        work.extend(pred[v].iter().copied().filter(|&u| !inf[u]));
+    }
+    for (id, &f) in nodes.iter().zip(&inf) {
+        out[id.as_usize()] = f;
+    }
+}
 
 /// The NFA states directly after `id`.
 fn successors(nfa: &NFA, id: StateID, out: &mut Vec<StateID>) {
@@ -602,6 +827,20 @@ impl LexerCache {
             if !covers_first_bytes(lexer, &trans[Slices::START as usize], x) {
                 continue;
             }
+            match lexer.tag[x as usize] {
+                // Shadows keep nothing alive.
+                Tag::Shadow | Tag::ShadowMatch => continue,
+                // An owner's thread survives its left-out texts only if
+                // it stays itself, with unbounded texts ahead.
+                Tag::Owner => {
+                    if lexer.infinite[x as usize] && self.is_immortal(lexer, trans, x) {
+                        life = u8::MAX;
+                        break;
+                    }
+                    continue;
+                }
+                Tag::Plain => {}
+            }
             if self.is_immortal(lexer, trans, x) {
                 life = u8::MAX;
                 break;
@@ -649,6 +888,10 @@ impl LexerCache {
         let mut level: Vec<StateID> = Vec::new();
         for k in a..b {
             let x = self.pool[k as usize];
+            // Shadows never match (their states lead only to their own).
+            if matches!(lexer.tag[x as usize], Tag::Shadow | Tag::ShadowMatch) {
+                continue;
+            }
             self.seen[x as usize] = self.stamp;
             level.push(StateID::new_unchecked(x as usize));
         }
@@ -823,23 +1066,18 @@ impl LexerCache {
         e
     }
 
-    /// The NFA states (consuming or matching) after reading `byte` from
-    /// `from`, outside the DFA.
+    /// [`LexerCache::step_all`] within the thread budget.
     fn step_set(&mut self, lexer: &Lexer, from: &[u32], byte: u8) -> Vec<u32> {
         // Out of budget: as if the thread died (a weaker bound, never a
         // wrong one).
         if self.thread_budget == 0 {
             return Vec::new();
         }
-        self.next_stamp();
-        let saved = std::mem::take(&mut self.set);
-        for &x in from {
-            self.step_into_set(lexer, x, byte);
-        }
+        let out = self.step_all(lexer, from, byte);
         self.thread_budget = self
             .thread_budget
-            .saturating_sub(1 + from.len() + self.set.len());
-        std::mem::replace(&mut self.set, saved)
+            .saturating_sub(1 + from.len() + out.len());
+        out
     }
 
     fn slice_depth_with(
@@ -928,11 +1166,11 @@ impl LexerCache {
             .or_insert(next_id);
         self.pool.extend_from_slice(&acc);
         let s2 = self.pool.len() as u32;
+        // Shadow states are never matched on their own: only the
+        // lexemes' states can take the lexing further.
         let can_advance = set.iter().any(|&s| {
-            matches!(
-                lexer.nfa.state(StateID::new_unchecked(s as usize)),
-                State::ByteRange { .. } | State::Sparse(_) | State::Dense(_)
-            )
+            lexer.tag[s as usize] != Tag::Shadow
+                && is_consuming(lexer.nfa.state(StateID::new_unchecked(s as usize)))
         });
         self.states.push(DState {
             set: (s0, s1),
@@ -1009,6 +1247,9 @@ impl LexerCache {
 
     fn intern(&mut self, lexer: &Lexer) -> Result<u32, MaskError> {
         let mut set = std::mem::take(&mut self.set);
+        if lexer.has_shadows() {
+            self.normalize(lexer, &mut set);
+        }
         set.sort_unstable();
         if let Some(&id) = self.map.get(set.as_slice()) {
             set.clear();
@@ -1034,6 +1275,133 @@ impl LexerCache {
         Ok(id)
     }
 
+    /// Applies left-out texts to a new set of NFA states: an owner's match
+    /// is dropped where its shadow matches, shadow matches are dropped,
+    /// and an owner with no text left to match outside its shadow loses
+    /// its states, the shadow with them. So a DFA state is dead exactly
+    /// when no allowed text can be completed, as without shadows.
+    fn normalize(&mut self, lexer: &Lexer, set: &mut Vec<u32>) {
+        if set.iter().all(|&x| lexer.tag[x as usize] == Tag::Plain) {
+            return;
+        }
+        // Owners whose shadow matched, and owners whose shadow is alive.
+        let mut matched: Vec<u32> = Vec::new();
+        let mut shadowed: Vec<u32> = Vec::new();
+        for &x in set.iter() {
+            match lexer.tag[x as usize] {
+                Tag::ShadowMatch => matched.push(lexer.owner_of(x)),
+                Tag::Shadow => shadowed.push(lexer.owner_of(x)),
+                _ => {}
+            }
+        }
+        matched.sort_unstable();
+        matched.dedup();
+        shadowed.sort_unstable();
+        shadowed.dedup();
+        set.retain(|&x| match lexer.tag[x as usize] {
+            Tag::Plain | Tag::Shadow => true,
+            Tag::ShadowMatch => false,
+            Tag::Owner => {
+                !(matched
+                    .binary_search(&lexer.state_lexeme[x as usize])
+                    .is_ok()
+                    && matches!(
+                        lexer.nfa.state(StateID::new_unchecked(x as usize)),
+                        State::Match { .. }
+                    ))
+            }
+        });
+        // Owners that still have a text outside the shadow's keep their
+        // states; the others lose them.
+        let mut gone: Vec<u32> = Vec::new();
+        for &o in &shadowed {
+            let own: Vec<u32> = set
+                .iter()
+                .copied()
+                .filter(|&x| lexer.state_lexeme[x as usize] == o)
+                .collect();
+            let alive = !own.is_empty()
+                && (own.iter().any(|&x| {
+                    lexer.infinite[x as usize]
+                        || matches!(
+                            lexer.nfa.state(StateID::new_unchecked(x as usize)),
+                            State::Match { .. }
+                        )
+                }) || {
+                    let shadow: Vec<u32> = set
+                        .iter()
+                        .copied()
+                        .filter(|&x| lexer.tag[x as usize] == Tag::Shadow && lexer.owner_of(x) == o)
+                        .collect();
+                    self.escapes(lexer, own, shadow)
+                });
+            if !alive {
+                gone.push(o);
+            }
+        }
+        set.retain(|&x| {
+            lexer.tag[x as usize] != Tag::Owner || !gone.contains(&lexer.state_lexeme[x as usize])
+        });
+        // A shadow whose owner has no state left goes too.
+        let mut owners: Vec<u32> = set
+            .iter()
+            .filter(|&&x| lexer.tag[x as usize] == Tag::Owner)
+            .map(|&x| lexer.state_lexeme[x as usize])
+            .collect();
+        owners.sort_unstable();
+        owners.dedup();
+        set.retain(|&x| {
+            lexer.tag[x as usize] != Tag::Shadow || owners.binary_search(&lexer.owner_of(x)).is_ok()
+        });
+    }
+
+    /// Whether the owner's NFA states `own`, all of finitely many texts,
+    /// match some non-empty text that its shadow's states `shadow` do not:
+    /// a search over pairs of sets, byte class by byte class, which ends
+    /// because the owner's texts are bounded.
+    fn escapes(&mut self, lexer: &Lexer, own: Vec<u32>, shadow: Vec<u32>) -> bool {
+        let mut seen: HashSet<(Vec<u32>, Vec<u32>)> = HashSet::default();
+        let mut work = vec![(own, shadow)];
+        while let Some((own, shadow)) = work.pop() {
+            for &b in &lexer.class_bytes {
+                let own2 = self.step_all(lexer, &own, b);
+                if own2.is_empty() {
+                    continue;
+                }
+                let shadow2 = self.step_all(lexer, &shadow, b);
+                let is_match = |x: &u32| {
+                    matches!(
+                        lexer.nfa.state(StateID::new_unchecked(*x as usize)),
+                        State::Match { .. }
+                    )
+                };
+                if own2.iter().any(|x| lexer.infinite[*x as usize])
+                    || (own2.iter().any(is_match) && !shadow2.iter().any(is_match))
+                    || shadow2.is_empty()
+                {
+                    return true;
+                }
+                if seen.insert((own2.clone(), shadow2.clone())) {
+                    work.push((own2, shadow2));
+                }
+            }
+        }
+        false
+    }
+
+    /// The NFA states (consuming or matching, sorted) after reading
+    /// `byte` from `from`, outside the DFA.
+    fn step_all(&mut self, lexer: &Lexer, from: &[u32], byte: u8) -> Vec<u32> {
+        self.next_stamp();
+        let saved = std::mem::take(&mut self.set);
+        for &x in from {
+            self.step_into_set(lexer, x, byte);
+        }
+        let mut out = std::mem::replace(&mut self.set, saved);
+        out.sort_unstable();
+        out
+    }
+
     /// The DFA state at the start of a lexeme, when the parser allows
     /// exactly `lexemes` (sorted, deduplicated).
     pub(crate) fn start(&mut self, lexer: &Lexer, lexemes: &[u32]) -> Result<u32, MaskError> {
@@ -1043,9 +1411,15 @@ impl LexerCache {
         self.next_stamp();
         self.set.clear();
         for &l in lexemes {
-            let pid = regex_automata::PatternID::new_unchecked(l as usize);
-            if let Some(s) = lexer.nfa.start_pattern(pid) {
-                self.closure(lexer, s);
+            let shadow = lexer.shadow.get(l as usize).copied().unwrap_or(NO_SHADOW);
+            for p in [l, shadow] {
+                if p == NO_SHADOW {
+                    continue;
+                }
+                let pid = regex_automata::PatternID::new_unchecked(p as usize);
+                if let Some(s) = lexer.nfa.start_pattern(pid) {
+                    self.closure(lexer, s);
+                }
             }
         }
         let id = self.intern(lexer)?;
@@ -1112,7 +1486,14 @@ impl LexerCache {
             self.pool[a as usize..b as usize]
                 .iter()
                 .copied()
-                .filter(|&x| drop.binary_search(&lexer.state_lexeme[x as usize]).is_err()),
+                .filter(|&x| {
+                    // A shadow goes with its owner.
+                    let l = match lexer.tag[x as usize] {
+                        Tag::Shadow | Tag::ShadowMatch => lexer.owner_of(x),
+                        _ => lexer.state_lexeme[x as usize],
+                    };
+                    drop.binary_search(&l).is_err()
+                }),
         );
         let t = if set.len() == (b - a) as usize {
             set.clear();

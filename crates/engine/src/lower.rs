@@ -162,6 +162,9 @@ struct Lowerer<'g> {
     /// [`Lowerer::ir_lexeme`]'s results by [`ir_hash`].
     #[allow(clippy::type_complexity)]
     ir_lexemes: HashMap<u64, Vec<(LexKind, Vec<&'g Expr>, Option<Option<Sym>>)>>,
+    /// [`Lowerer::except_lexeme`]'s lexemes by the addresses of their
+    /// regexes.
+    except_ids: HashMap<(usize, usize), u32>,
 }
 
 /// How [`Lowerer::ir_lexeme`] joins its parts.
@@ -185,6 +188,9 @@ fn ir_hash(e: &Expr, s: &mut rustc_hash::FxHasher) {
         Expr::Empty | Expr::Nothing => {}
         Expr::Literal(l) => l.hash(s),
         Expr::Regex(h) => (Arc::as_ptr(h) as usize).hash(s),
+        Expr::Except { expr, except } => {
+            (Arc::as_ptr(expr) as usize, Arc::as_ptr(except) as usize).hash(s)
+        }
         Expr::Rule(r) => r.0.hash(s),
         Expr::Seq(v) | Expr::Alt(v) => {
             v.len().hash(s);
@@ -210,6 +216,16 @@ fn ir_same(a: &Expr, b: &Expr) -> bool {
         (Expr::Empty, Expr::Empty) | (Expr::Nothing, Expr::Nothing) => true,
         (Expr::Literal(x), Expr::Literal(y)) => x == y,
         (Expr::Regex(x), Expr::Regex(y)) => Arc::ptr_eq(x, y),
+        (
+            Expr::Except {
+                expr: x1,
+                except: x2,
+            },
+            Expr::Except {
+                expr: y1,
+                except: y2,
+            },
+        ) => Arc::ptr_eq(x1, y1) && Arc::ptr_eq(x2, y2),
         (Expr::Rule(x), Expr::Rule(y)) => x == y,
         (Expr::Seq(x), Expr::Seq(y)) | (Expr::Alt(x), Expr::Alt(y)) => {
             x.len() == y.len() && x.iter().zip(y).all(|(a, b)| ir_same(a, b))
@@ -253,6 +269,7 @@ pub(crate) fn lower(g: &Grammar, limits: &Limits) -> Result<Cfg, GrammarError> {
             alts: Vec::new(),
             lexemes: Vec::new(),
             lex_max_tokens: Vec::new(),
+            lex_except: Vec::new(),
         },
         lexeme_ids: HashMap::default(),
         rule_nt: vec![None; g.rules.len()],
@@ -264,6 +281,7 @@ pub(crate) fn lower(g: &Grammar, limits: &Limits) -> Result<Cfg, GrammarError> {
         whole: false,
         other_rule_regex: vec![RuleRegex::Unvisited; g.rules.len()],
         ir_lexemes: HashMap::default(),
+        except_ids: HashMap::default(),
     };
     let start = l.rule_nt(g.start);
     while let Some(r) = l.pending.pop() {
@@ -357,6 +375,53 @@ impl<'g> Lowerer<'g> {
         self.b.lexemes.push(h);
         self.lexeme_ids.entry(key).or_default().push(id);
         Ok(Some(Sym::lex(id)))
+    }
+
+    /// The lexeme of `expr` minus `except` (one per distinct pair of
+    /// regexes, by address). The lexer runs `except` beside `expr` and
+    /// drops `expr`'s match where `except` matches too, which needs
+    /// `except` to match finitely many texts and `expr` infinitely many.
+    fn except_lexeme(&mut self, expr: &Arc<Hir>, except: &Arc<Hir>) -> Result<Sym, GrammarError> {
+        let key = (Arc::as_ptr(expr) as usize, Arc::as_ptr(except) as usize);
+        if let Some(&id) = self.except_ids.get(&key) {
+            return Ok(Sym::lex(id));
+        }
+        if except.properties().maximum_len().is_none() {
+            return Err(GrammarError::Invalid(format!(
+                "the texts left out of a lexeme (`{except}`) must be of bounded length"
+            )));
+        }
+        if expr.properties().maximum_len().is_some()
+            || rein_grammar::analysis::hir_matches_nothing(expr)
+        {
+            return Err(GrammarError::Invalid(format!(
+                "a lexeme with texts left out (`{expr}`) must match texts of unbounded length"
+            )));
+        }
+        for h in [&**expr, &**except] {
+            if !h.properties().look_set().is_empty() {
+                return Err(GrammarError::Invalid(format!(
+                    "regex `{h}` uses look-around assertions, which lexemes cannot have"
+                )));
+            }
+            self.check_regex_depth(h)?;
+            self.regex_cost = self.regex_cost.saturating_add(hir_cost(h));
+        }
+        if self.regex_cost > self.limits.max_regex_size {
+            return Err(GrammarError::Limit {
+                what: "estimated size of the lexer automaton (NFA states, counted repetitions \
+                       expanded)"
+                    .into(),
+                value: self.regex_cost as u64,
+                limit: self.limits.max_regex_size as u64,
+            });
+        }
+        let id = self.next_lexeme_id()?;
+        self.b.lexemes.push((**expr).clone());
+        self.b.lex_except.resize(id as usize, None);
+        self.b.lex_except.push(Some((**except).clone()));
+        self.except_ids.insert(key, id);
+        Ok(Sym::lex(id))
     }
 
     /// The productions of a rule with a token limit: one lexeme of its own
@@ -478,7 +543,8 @@ impl<'g> Lowerer<'g> {
         let r = match e {
             Expr::Empty | Expr::Nothing | Expr::Literal(_) => true,
             Expr::Regex(h) => !self.big_regex(h)?,
-            Expr::Capture { .. } => false,
+            // Always a lexeme of its own (see `except_lexeme`).
+            Expr::Except { .. } | Expr::Capture { .. } => false,
             Expr::Rule(r) => self.inlined_rule(*r)?,
             Expr::Repeat { expr, .. } => self.is_regular(expr)?,
             Expr::Seq(parts) | Expr::Alt(parts) => {
@@ -587,7 +653,7 @@ impl<'g> Lowerer<'g> {
                     })
                 })
             }
-            Expr::Capture { .. } => None,
+            Expr::Except { .. } | Expr::Capture { .. } => None,
         };
         self.depth -= 1;
         Ok(r)
@@ -760,6 +826,7 @@ impl<'g> Lowerer<'g> {
                     }
                 }
             }
+            Expr::Except { expr, except } => self.except_lexeme(expr, except)?,
             Expr::Capture { name, expr } => {
                 let nt = self.b.new_nt(format!("capture:{name}"), Some(name.clone()));
                 let alts = self.lower_alts(expr)?;

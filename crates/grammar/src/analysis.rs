@@ -36,6 +36,8 @@ pub fn unproductive_rules(g: &Grammar) -> Vec<RuleId> {
             Expr::Empty | Expr::Literal(_) => true,
             Expr::Nothing => false,
             Expr::Regex(h) => !hir_matches_nothing(h),
+            // Unbounded texts minus bounded ones: never empty.
+            Expr::Except { expr, .. } => !hir_matches_nothing(expr),
             Expr::Rule(r) => known.get(r.index()).copied().unwrap_or(false),
             _ => false,
         })
@@ -51,6 +53,7 @@ pub fn nullable_rules(g: &Grammar) -> Vec<RuleId> {
             Expr::Literal(s) => s.is_empty(),
             Expr::Nothing => false,
             Expr::Regex(h) => hir_matches_empty(h),
+            Expr::Except { expr, except } => hir_matches_empty(expr) && !hir_matches_empty(except),
             Expr::Rule(r) => known.get(r.index()).copied().unwrap_or(false),
             _ => false,
         })

@@ -52,6 +52,20 @@ pub enum Expr {
     /// front-end may hand the same regex to many places, and cloning an
     /// expression does not copy it.
     Regex(Arc<Hir>),
+    /// Any text matched as a whole by `expr` but not by `except`: JSON
+    /// object keys other than the declared ones, for example.
+    ///
+    /// `except` must match texts of bounded length only, and `expr` texts
+    /// of unbounded length (so the difference is never empty); compilers
+    /// reject other pairs. One lexeme: the engine runs `except` beside
+    /// `expr` instead of building the complement's automaton, which for
+    /// many declared keys is large.
+    Except {
+        /// What is matched.
+        expr: Arc<Hir>,
+        /// What is left out.
+        except: Arc<Hir>,
+    },
     /// Whatever the referenced rule derives.
     Rule(RuleId),
     /// The concatenation of the parts, in order.
@@ -122,7 +136,12 @@ impl Expr {
     /// The direct children of this expression.
     pub fn children(&self) -> &[Expr] {
         match self {
-            Expr::Empty | Expr::Nothing | Expr::Literal(_) | Expr::Regex(_) | Expr::Rule(_) => &[],
+            Expr::Empty
+            | Expr::Nothing
+            | Expr::Literal(_)
+            | Expr::Regex(_)
+            | Expr::Except { .. }
+            | Expr::Rule(_) => &[],
             Expr::Seq(v) | Expr::Alt(v) => v,
             Expr::Repeat { expr, .. } | Expr::Capture { expr, .. } => std::slice::from_ref(&**expr),
         }

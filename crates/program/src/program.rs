@@ -471,7 +471,11 @@ fn shift(e: &mut Expr, base: u32) {
             Expr::Rule(r) => r.0 += base,
             Expr::Seq(v) | Expr::Alt(v) => stack.extend(v.iter_mut()),
             Expr::Repeat { expr, .. } | Expr::Capture { expr, .. } => stack.push(expr),
-            Expr::Empty | Expr::Nothing | Expr::Literal(_) | Expr::Regex(_) => {}
+            Expr::Empty
+            | Expr::Nothing
+            | Expr::Literal(_)
+            | Expr::Regex(_)
+            | Expr::Except { .. } => {}
         }
     }
 }

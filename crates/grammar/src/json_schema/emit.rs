@@ -1093,6 +1093,10 @@ impl<'a> Compiler<'a> {
                 Expr::Regex(h) => {
                     total = total.saturating_add(mult.saturating_mul(hir_weight(h, cap)))
                 }
+                Expr::Except { expr, except } => {
+                    let w = hir_weight(expr, cap).saturating_add(hir_weight(except, cap));
+                    total = total.saturating_add(mult.saturating_mul(w))
+                }
                 Expr::Seq(xs) | Expr::Alt(xs) => stack.extend(xs.iter().map(|x| (x, mult))),
                 Expr::Repeat { expr, min, max } => {
                     let m = max.unwrap_or(*min).max(1) as u64;
@@ -1225,38 +1229,64 @@ impl<'a> Compiler<'a> {
                     excluded.push(*w);
                 }
             }
-            let keys =
-                if pos.is_empty() && neg.is_empty() {
-                    if excluded.is_empty() {
-                        rx::rep(rx::any_char(), 0, None)
-                    } else if name_len.is_none() {
-                        // The common case: any key but the declared ones.
-                        let keys = self.other_keys(&excluded, &o.at)?;
-                        let v = self.emit(&value, d + 1)?;
-                        alts.push(Expr::seq(vec![Expr::Regex(keys), self.colon(), v]));
-                        continue;
-                    } else {
-                        rx::not_in(&excluded).map_err(|e| self.long_key_err(&o.at, e))?
-                    }
-                } else if pos.len() == 1 && neg.is_empty() && excluded.is_empty() {
-                    pos[0].clone()
+            let keys = if pos.is_empty() && neg.is_empty() {
+                if excluded.is_empty() {
+                    rx::rep(rx::any_char(), 0, None)
+                } else if name_len.is_none() {
+                    // The common case: any key but the declared ones.
+                    let keys = self.other_keys(&excluded);
+                    let v = self.emit(&value, d + 1)?;
+                    alts.push(Expr::seq(vec![keys, self.colon(), v]));
+                    continue;
                 } else {
-                    if !excluded.is_empty() {
+                    rx::not_in(&excluded).map_err(|e| self.long_key_err(&o.at, e))?
+                }
+            } else if pos.len() == 1 && neg.is_empty() && excluded.is_empty() {
+                pos[0].clone()
+            } else {
+                // Declared keys are left out by the lexer when the
+                // region's keys are unbounded (see `Expr::Except`), else
+                // by the automaton.
+                let mut keys = None;
+                for leave_out in [!excluded.is_empty() && name_len.is_none(), false] {
+                    let mut neg = neg.clone();
+                    if !excluded.is_empty() && !leave_out {
                         neg.push(rx::alt(excluded.iter().map(|w| rx::lit(w)).collect()));
                     }
                     let pos_refs: Vec<&Hir> = pos.iter().collect();
                     let neg_refs: Vec<&Hir> = neg.iter().collect();
-                    match self.combine(&pos_refs, &neg_refs)? {
+                    let h = match self.combine(&pos_refs, &neg_refs)? {
                         Ok(Some(h)) => h,
-                        Ok(None) => continue,
-                        Err(_) => return Err(self.err(
-                            &o.at,
-                            "patternProperties",
-                            "the keys allowed besides the declared properties (patterns, their \
-                             complements, propertyNames) give too large an automaton",
-                        )),
+                        Ok(None) => break,
+                        Err(_) => {
+                            return Err(self.err(
+                                &o.at,
+                                "patternProperties",
+                                "the keys allowed besides the declared properties (patterns, \
+                                 their complements, propertyNames) give too large an automaton",
+                            ))
+                        }
+                    };
+                    if !leave_out {
+                        keys = Some(h);
+                        break;
                     }
-                };
+                    if h.properties().maximum_len().is_none() {
+                        let v = self.emit(&value, d + 1)?;
+                        let except = rx::alt(excluded.iter().map(|w| rx::lit(w)).collect());
+                        let keys = Expr::Except {
+                            expr: Arc::new(quoted(&h)),
+                            except: Arc::new(quoted(&except)),
+                        };
+                        alts.push(Expr::seq(vec![keys, self.colon(), v]));
+                        break;
+                    }
+                }
+                match keys {
+                    Some(h) => h,
+                    None => continue,
+                }
+            };
             let keys = match name_len {
                 None => keys,
                 Some((lo, hi)) => rx::restrict_len(&keys, lo, hi, LENGTH_BUDGET).map_err(|_| {
@@ -1273,20 +1303,23 @@ impl<'a> Compiler<'a> {
         Ok((!alts.is_empty()).then(|| Expr::alt(alts)))
     }
 
-    /// The JSON text of any key but these (cached: objects of one
-    /// definition are often emitted many times).
-    fn other_keys(&mut self, declared: &[&str], at: &str) -> Result<Arc<Hir>, GrammarError> {
+    /// The JSON text of any key but these: any JSON string except the
+    /// declared keys (cached: objects of one definition are often emitted
+    /// many times).
+    fn other_keys(&mut self, declared: &[&str]) -> Expr {
+        static ANY_KEY: std::sync::OnceLock<Arc<Hir>> = std::sync::OnceLock::new();
         let key: Vec<String> = declared.iter().map(|s| s.to_string()).collect();
-        if let Some(h) = self.key_cache.get(&key) {
-            return Ok(h.clone());
+        if let Some(e) = self.key_cache.get(&key) {
+            return e.clone();
         }
-        let h = Arc::new(rx::concat(vec![
-            rx::lit("\""),
-            rx::encoded_not_in(declared).map_err(|e| self.long_key_err(at, e))?,
-            rx::lit("\""),
-        ]));
-        self.key_cache.insert(key, h.clone());
-        Ok(h)
+        let e = Expr::Except {
+            expr: ANY_KEY.get_or_init(|| Arc::new(string_any())).clone(),
+            except: Arc::new(quoted(&rx::alt(
+                declared.iter().map(|w| rx::lit(w)).collect(),
+            ))),
+        };
+        self.key_cache.insert(key, e.clone());
+        e
     }
 
     /// Keys besides the declared ones need a regex of "any key but these",

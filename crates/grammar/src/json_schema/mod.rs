@@ -414,7 +414,7 @@ pub(crate) struct Compiler<'a> {
     pub(crate) any_rules: HashMap<u32, RuleId>,
     pub(crate) lazy_rules: HashMap<(String, u32), RuleId>,
     /// Regexes of the keys outside a set of declared keys.
-    pub(crate) key_cache: HashMap<Vec<String>, std::sync::Arc<regex_syntax::hir::Hir>>,
+    pub(crate) key_cache: HashMap<Vec<String>, Expr>,
     /// Regexes of number and plain string schemas, by their bounds (one
     /// shared regex for each distinct schema).
     pub(crate) value_regexes: HashMap<String, std::sync::Arc<regex_syntax::hir::Hir>>,
@@ -611,6 +611,7 @@ pub(crate) fn dump(g: &Grammar) -> String {
             Expr::Nothing => "∅".into(),
             Expr::Literal(s) => format!("{s:?}"),
             Expr::Regex(h) => format!("/{h}/"),
+            Expr::Except { expr, except } => format!("/{expr}/ - /{except}/"),
             Expr::Rule(r) => format!("#{}", r.0),
             Expr::Seq(v) => format!("({})", v.iter().map(e).collect::<Vec<_>>().join(" ")),
             Expr::Alt(v) => format!("({})", v.iter().map(e).collect::<Vec<_>>().join(" | ")),

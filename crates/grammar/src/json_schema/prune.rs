@@ -56,6 +56,7 @@ fn produces(e: &Expr, flags: &[bool]) -> bool {
         Expr::Empty | Expr::Literal(_) => true,
         Expr::Nothing => false,
         Expr::Regex(h) => !rx::matches_nothing(h),
+        Expr::Except { expr, .. } => !rx::matches_nothing(expr),
         Expr::Rule(r) => flags.get(r.index()).copied().unwrap_or(false),
         Expr::Seq(v) => v.iter().all(|x| produces(x, flags)),
         Expr::Alt(v) => v.iter().any(|x| produces(x, flags)),

@@ -668,17 +668,6 @@ pub(crate) fn all_strings(alphabet: &[char], max_len: usize) -> Vec<String> {
 /// built recursively): words longer than [`MAX_EXCLUDED_CHARS`] are
 /// refused with [`TooBig`] (a 200,000-character key overflowed the stack).
 pub(crate) fn not_in(words: &[&str]) -> Result<Hir, TooBig> {
-    not_in_as(words, false)
-}
-
-/// [`not_in`] in its JSON string encoding: the same as `encode(&not_in(w))`,
-/// built directly (the "any key but these" regexes of large schemas are
-/// many, and encoding rebuilt each one).
-pub(crate) fn encoded_not_in(words: &[&str]) -> Result<Hir, TooBig> {
-    not_in_as(words, true)
-}
-
-fn not_in_as(words: &[&str], encoded: bool) -> Result<Hir, TooBig> {
     if words.iter().any(|w| w.chars().count() > MAX_EXCLUDED_CHARS) {
         return Err(TooBig::new(
             "characters in an excluded string",
@@ -700,28 +689,13 @@ fn not_in_as(words: &[&str], encoded: bool) -> Result<Hir, TooBig> {
     }
     /// The trie as a regex: at each node, `here(node)`'s branches, then
     /// each child's character followed by the child's regex.
-    fn trie(n: &Node, edge: &dyn Fn(char) -> Hir, here: &dyn Fn(&Node) -> Option<Hir>) -> Hir {
+    fn trie(n: &Node, here: &dyn Fn(&Node) -> Option<Hir>) -> Hir {
         let mut alts: Vec<Hir> = here(n).into_iter().collect();
-        for (&c, k) in &n.kids {
-            alts.push(concat(vec![edge(c), trie(k, edge, here)]));
+        for (c, k) in &n.kids {
+            alts.push(concat(vec![lit(&c.to_string()), trie(k, here)]));
         }
         alt(alts)
     }
-    let edge = |c: char| {
-        let l = lit(&c.to_string());
-        if encoded {
-            encode(&l)
-        } else {
-            l
-        }
-    };
-    let class_of = |c: ClassUnicode| {
-        if encoded {
-            encode_class(&c)
-        } else {
-            Hir::class(Class::Unicode(c))
-        }
-    };
     fn edge_chars(n: &Node, out: &mut Vec<ClassUnicodeRange>) {
         for (&c, k) in &n.kids {
             out.push(ClassUnicodeRange::new(c, c));
@@ -733,9 +707,9 @@ fn not_in_as(words: &[&str], encoded: bool) -> Result<Hir, TooBig> {
     let on_edges = ClassUnicode::new(ranges);
     let kids = |n: &Node| ClassUnicode::new(n.kids.keys().map(|&c| ClassUnicodeRange::new(c, c)));
     // Strings that end inside the trie at a node that ends no word.
-    let unfinished = trie(&root, &edge, &|n| (!n.end).then(Hir::empty));
+    let unfinished = trie(&root, &|n| (!n.end).then(Hir::empty));
     // A prefix in the trie, then an edge character that is not a child.
-    let off_edge = trie(&root, &edge, &|n| {
+    let off_edge = trie(&root, &|n| {
         let mut other = on_edges.clone();
         other.difference(&kids(n));
         other
@@ -743,23 +717,25 @@ fn not_in_as(words: &[&str], encoded: bool) -> Result<Hir, TooBig> {
             .iter()
             .next()
             .is_some()
-            .then(|| class_of(other))
+            .then(|| Hir::class(Class::Unicode(other)))
     });
     // Any prefix in the trie, then a character on no edge.
     let mut elsewhere = any_class();
     elsewhere.difference(&on_edges);
     let off_trie = if elsewhere.ranges().iter().next().is_some() {
         concat(vec![
-            trie(&root, &edge, &|_| Some(Hir::empty())),
-            class_of(elsewhere),
+            trie(&root, &|_| Some(Hir::empty())),
+            Hir::class(Class::Unicode(elsewhere)),
         ])
     } else {
         Hir::fail()
     };
-    let any = if encoded { json_char() } else { any_char() };
     Ok(alt(vec![
         unfinished,
-        concat(vec![alt(vec![off_edge, off_trie]), rep(any, 0, None)]),
+        concat(vec![
+            alt(vec![off_edge, off_trie]),
+            rep(any_char(), 0, None),
+        ]),
     ]))
 }
 
@@ -868,31 +844,6 @@ mod tests {
         assert!(!any.is_match("\\u0041"));
         assert!(!any.is_match("\\/"));
         assert_eq!(quote("a\"b\u{1}"), "\"a\\\"b\\u0001\"");
-    }
-
-    /// The directly encoded complement is the encoding of the complement,
-    /// node for node, with escaped and control characters among the words.
-    #[test]
-    fn encoded_complement_is_the_encoded_complement() {
-        for words in [
-            vec![],
-            vec!["a"],
-            vec![
-                "name",
-                "nam\"e",
-                "tab\there",
-                "\u{1}x",
-                "caf\u{e9}",
-                "\u{1F600}",
-            ],
-            vec!["", "back\\slash", "\u{7f}"],
-        ] {
-            assert_eq!(
-                encoded_not_in(&words).unwrap(),
-                encode(&not_in(&words).unwrap()),
-                "{words:?}"
-            );
-        }
     }
 
     /// `not_in` against membership, on every string up to 4 characters

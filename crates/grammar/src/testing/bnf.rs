@@ -183,6 +183,23 @@ impl Builder {
             }
             Expr::Literal(s) => self.text(s, out),
             Expr::Regex(h) => self.hir(h, out),
+            Expr::Except { expr, except } => {
+                // The difference as one regex, through minimized DFAs: a
+                // construction independent of the engine's, which runs
+                // `except` beside `expr`.
+                let mut budget = crate::json_schema::automata::Budget::new(200_000_000);
+                match crate::json_schema::automata::combine(&[expr], &[except], &mut budget) {
+                    Ok(Some(h)) => self.hir(&h, out),
+                    Ok(None) => {
+                        let n = self.nothing();
+                        out.push(Sym::N(n));
+                    }
+                    Err(e) => panic!(
+                        "the reference cannot build this Except: over {} {}",
+                        e.limit, e.what
+                    ),
+                }
+            }
             Expr::Rule(r) => {
                 if r.index() < n_rules {
                     out.push(Sym::N(r.0));
