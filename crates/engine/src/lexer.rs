@@ -881,8 +881,14 @@ impl LexerCache {
     /// The fewest ordinary bytes (see [`Slices`]) read from state `s`
     /// before some lexeme matches, ignoring which byte sequences are valid
     /// UTF-8 (so never more than the truth): `MAX_BOUNDED + 1` if more
-    /// than [`MAX_BOUNDED`], `u8::MAX` if no match can be reached.
+    /// than [`MAX_BOUNDED`], `u8::MAX` if no match can be reached. The
+    /// search goes on past [`MAX_BOUNDED`] bytes (each NFA state is
+    /// reached once) to tell the two apart: the long literal keys of an
+    /// object are far from their match but never reach it on ordinary
+    /// text, since their closing quote is not.
     fn match_distance(&mut self, lexer: &Lexer, s: u32) -> u8 {
+        /// NFA states reached past `MAX_BOUNDED` bytes before giving up.
+        const FAR_STATES: usize = 4096;
         self.next_stamp();
         let (a, b) = self.states[s as usize].set;
         let mut level: Vec<StateID> = Vec::new();
@@ -897,7 +903,17 @@ impl LexerCache {
         }
         let mut next: Vec<StateID> = Vec::new();
         let mut consuming: Vec<StateID> = Vec::new();
-        for d in 1..=MAX_BOUNDED as u8 + 1 {
+        let mut far = 0;
+        let mut depth = 0;
+        loop {
+            depth = (depth + 1).min(MAX_BOUNDED + 1);
+            let d = depth as u8;
+            if d as usize > MAX_BOUNDED {
+                far += level.len();
+                if far > FAR_STATES {
+                    return d;
+                }
+            }
             // The targets of ordinary bytes, then their epsilon closure.
             consuming.clear();
             consuming.append(&mut level);
@@ -944,7 +960,6 @@ impl LexerCache {
             }
             std::mem::swap(&mut level, &mut next);
         }
-        MAX_BOUNDED as u8 + 1
     }
 
     /// True if reading any one ordinary character from NFA state `x`

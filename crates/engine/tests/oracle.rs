@@ -557,6 +557,16 @@ fn real_vocabulary_masks_match_the_dfa_oracle_along_texts() {
         // One branch survives anything, the other completes early.
         (r#"(?:[^"\\\x00-\x1f]*"|abcd)"#, "abcd"),
         (r#"(?:[^"\\\x00-\x1f]*"|abcd)"#, "abcde fg\""),
+        // A literal longer than the bounded groups that ordinary text
+        // completes (far, but reachable), and one it never completes.
+        (
+            r#"(?:[^"\\\x00-\x1f]*"|abcdefghijklmnopqrstuvwxyz)"#,
+            "abcdefghijklmnopqrstuvwxyz",
+        ),
+        (
+            r#"(?:[^"\\\x00-\x1f]*"|abcdefghijklmnopqrstuvwxyz")"#,
+            "abcdefghijklmnopqrstuvwxyz\"",
+        ),
     ];
     for name in ["llama3", "gemma3"] {
         let vocab = common::vocab(name);
