@@ -830,16 +830,11 @@ impl LexerCache {
             match lexer.tag[x as usize] {
                 // Shadows keep nothing alive.
                 Tag::Shadow | Tag::ShadowMatch => continue,
-                // An owner's thread survives its left-out texts only if
-                // it stays itself, with unbounded texts ahead.
-                Tag::Owner => {
-                    if lexer.infinite[x as usize] && self.is_immortal(lexer, trans, x) {
-                        life = u8::MAX;
-                        break;
-                    }
-                    continue;
-                }
-                Tag::Plain => {}
+                // An owner's thread outlives its left-out texts (which are
+                // bounded) while it has unbounded texts ahead: `lives`
+                // only counts such states of owners.
+                Tag::Owner if !lexer.infinite[x as usize] => continue,
+                Tag::Owner | Tag::Plain => {}
             }
             if self.is_immortal(lexer, trans, x) {
                 life = u8::MAX;
@@ -984,7 +979,8 @@ impl LexerCache {
 
     /// True if `x`'s thread alone survives any ordinary text of `need`
     /// characters: each character leaves some NFA state that survives
-    /// `need - 1` more.
+    /// `need - 1` more. States of a lexeme with left-out texts count only
+    /// with unbounded texts ahead, which the left-out texts cannot use up.
     fn lives(&mut self, lexer: &Lexer, trans: &[Vec<(u8, u8)>], x: u32, need: u8) -> bool {
         let (proven, refuted) = self.life[x as usize];
         if need <= proven {
@@ -1000,7 +996,8 @@ impl LexerCache {
         if let Some(ends) = ends {
             'chars: for set in ends.iter() {
                 for &y in set.iter() {
-                    if covers_first_bytes(lexer, &trans[Slices::START as usize], y)
+                    if (lexer.tag[y as usize] != Tag::Owner || lexer.infinite[y as usize])
+                        && covers_first_bytes(lexer, &trans[Slices::START as usize], y)
                         && self.lives(lexer, trans, y, need - 1)
                     {
                         continue 'chars;
@@ -1296,77 +1293,117 @@ impl LexerCache {
     /// its states, the shadow with them. So a DFA state is dead exactly
     /// when no allowed text can be completed, as without shadows.
     fn normalize(&mut self, lexer: &Lexer, set: &mut Vec<u32>) {
-        if set.iter().all(|&x| lexer.tag[x as usize] == Tag::Plain) {
-            return;
+        /// What one pass over a set finds about one owner.
+        #[derive(Clone, Copy, Default)]
+        struct Seen {
+            owner: u32,
+            /// Owner states other than its match.
+            states: bool,
+            /// The owner's match, and whether its shadow matched too.
+            matches: bool,
+            excluded: bool,
+            /// Some owner state has unbounded texts ahead.
+            unbounded: bool,
+            /// The shadow has states other than its match.
+            shadow: bool,
         }
-        // Owners whose shadow matched, and owners whose shadow is alive.
-        let mut matched: Vec<u32> = Vec::new();
-        let mut shadowed: Vec<u32> = Vec::new();
+        // Few owners are alive in one state: a short list.
+        let mut seen: Vec<Seen> = Vec::new();
         for &x in set.iter() {
-            match lexer.tag[x as usize] {
-                Tag::ShadowMatch => matched.push(lexer.owner_of(x)),
-                Tag::Shadow => shadowed.push(lexer.owner_of(x)),
-                _ => {}
-            }
-        }
-        matched.sort_unstable();
-        matched.dedup();
-        shadowed.sort_unstable();
-        shadowed.dedup();
-        set.retain(|&x| match lexer.tag[x as usize] {
-            Tag::Plain | Tag::Shadow => true,
-            Tag::ShadowMatch => false,
-            Tag::Owner => {
-                !(matched
-                    .binary_search(&lexer.state_lexeme[x as usize])
-                    .is_ok()
-                    && matches!(
+            let tag = lexer.tag[x as usize];
+            let owner = match tag {
+                Tag::Plain => continue,
+                Tag::Owner => lexer.state_lexeme[x as usize],
+                Tag::Shadow | Tag::ShadowMatch => lexer.owner_of(x),
+            };
+            let i = match seen.iter().position(|e| e.owner == owner) {
+                Some(i) => i,
+                None => {
+                    seen.push(Seen {
+                        owner,
+                        ..Seen::default()
+                    });
+                    seen.len() - 1
+                }
+            };
+            let e = &mut seen[i];
+            match tag {
+                Tag::Owner => {
+                    if matches!(
                         lexer.nfa.state(StateID::new_unchecked(x as usize)),
                         State::Match { .. }
-                    ))
+                    ) {
+                        e.matches = true;
+                    } else {
+                        e.states = true;
+                        e.unbounded |= lexer.infinite[x as usize];
+                    }
+                }
+                Tag::Shadow => e.shadow = true,
+                Tag::ShadowMatch => e.excluded = true,
+                Tag::Plain => {}
             }
-        });
-        // Owners that still have a text outside the shadow's keep their
-        // states; the others lose them.
-        let mut gone: Vec<u32> = Vec::new();
-        for &o in &shadowed {
-            let own: Vec<u32> = set
-                .iter()
-                .copied()
-                .filter(|&x| lexer.state_lexeme[x as usize] == o)
-                .collect();
-            let alive = !own.is_empty()
-                && (own.iter().any(|&x| {
-                    lexer.infinite[x as usize]
-                        || matches!(
-                            lexer.nfa.state(StateID::new_unchecked(x as usize)),
-                            State::Match { .. }
-                        )
-                }) || {
+        }
+        if seen.is_empty() {
+            return;
+        }
+        // Per owner: keep its match? keep its states? keep its shadow's?
+        let mut keep: Vec<(u32, bool, bool, bool)> = Vec::with_capacity(seen.len());
+        let mut changed = false;
+        for e in &seen {
+            let keeps_match = e.matches && !e.excluded;
+            let continues = e.states
+                && (e.unbounded || !e.shadow || {
+                    // Only bounded texts ahead, some of them left out: is
+                    // any text not left out?
+                    let own: Vec<u32> = set
+                        .iter()
+                        .copied()
+                        .filter(|&x| lexer.state_lexeme[x as usize] == e.owner)
+                        .collect();
                     let shadow: Vec<u32> = set
                         .iter()
                         .copied()
-                        .filter(|&x| lexer.tag[x as usize] == Tag::Shadow && lexer.owner_of(x) == o)
+                        .filter(|&x| {
+                            lexer.tag[x as usize] == Tag::Shadow && lexer.owner_of(x) == e.owner
+                        })
                         .collect();
                     self.escapes(lexer, own, shadow)
                 });
-            if !alive {
-                gone.push(o);
-            }
+            let keeps_shadow = continues && e.shadow;
+            changed |= e.excluded
+                || (e.states && !continues)
+                || (e.shadow && !keeps_shadow)
+                || (e.matches && !keeps_match);
+            keep.push((e.owner, keeps_match, continues, keeps_shadow));
+        }
+        if !changed {
+            return;
         }
         set.retain(|&x| {
-            lexer.tag[x as usize] != Tag::Owner || !gone.contains(&lexer.state_lexeme[x as usize])
-        });
-        // A shadow whose owner has no state left goes too.
-        let mut owners: Vec<u32> = set
-            .iter()
-            .filter(|&&x| lexer.tag[x as usize] == Tag::Owner)
-            .map(|&x| lexer.state_lexeme[x as usize])
-            .collect();
-        owners.sort_unstable();
-        owners.dedup();
-        set.retain(|&x| {
-            lexer.tag[x as usize] != Tag::Shadow || owners.binary_search(&lexer.owner_of(x)).is_ok()
+            let tag = lexer.tag[x as usize];
+            let owner = match tag {
+                Tag::Plain => return true,
+                Tag::ShadowMatch => return false,
+                Tag::Owner => lexer.state_lexeme[x as usize],
+                Tag::Shadow => lexer.owner_of(x),
+            };
+            let Some(&(_, keep_match, keep_states, keep_shadow)) =
+                keep.iter().find(|k| k.0 == owner)
+            else {
+                return true;
+            };
+            match tag {
+                Tag::Shadow => keep_shadow,
+                _ if matches!(
+                    lexer.nfa.state(StateID::new_unchecked(x as usize)),
+                    State::Match { .. }
+                ) =>
+                {
+                    keep_match
+                }
+                _ => keep_states,
+            }
         });
     }
 

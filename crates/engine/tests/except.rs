@@ -90,6 +90,15 @@ impl DiffOracle {
         self.a.is_match_state(self.a.next_eoi_state(x))
             && !self.b.is_match_state(self.b.next_eoi_state(y))
     }
+
+    /// Some non-empty extension of `bytes` can still be completed.
+    fn can_continue(&self, bytes: &[u8]) -> bool {
+        let (x, y) = self.run(bytes);
+        (0..=255u8).any(|b| {
+            self.live
+                .contains(&(self.a.next_state(x, b), self.b.next_state(y, b)))
+        })
+    }
 }
 
 /// `root ::= (expr - except) suffix`.
@@ -151,6 +160,12 @@ fn explore(vocab: &Arc<Vocabulary>, m: &mut Matcher, oracle: &DiffOracle, depth:
             "accepting after {:?}",
             String::from_utf8_lossy(out)
         );
+        assert_eq!(
+            m.is_finished(),
+            oracle.accepts(out) && !oracle.can_continue(out),
+            "finished after {:?}",
+            String::from_utf8_lossy(out)
+        );
         let mut visited = 1;
         if depth == 0 {
             return visited;
@@ -207,6 +222,8 @@ fn every_token_sequence_on_a_tiny_vocabulary() {
         // Finite texts after an unbounded start: `ab` is alive only
         // through `abc`; after `b`, everything left is left out.
         ("a*(?:bcc|bc)", "abcc|bc|bcc", ""),
+        // A match kept while every longer text is left out.
+        ("a*(?:b|bcc)", "bcc|abcc", ""),
         // The empty text left out of a nullable lexeme.
         ("a*", "|aa", "b"),
         // Everything of some length left out.
@@ -278,6 +295,42 @@ fn keys_other_than_the_declared_ones_on_a_real_vocabulary() {
             .all(|t| m.commit(t).is_ok());
         assert!(!ok, "{text} is left out");
     }
+}
+
+/// Where the lexeme's own texts are bounded, left-out texts can end it
+/// early: after `x`, up to 20 ordinary characters and a quote would go
+/// on, but every text starting with `a` is left out. Ordinary-text tokens
+/// cannot be let through by length alone there.
+#[test]
+fn bounded_texts_of_a_lexeme_on_a_real_vocabulary() {
+    let vocab = common::vocab("llama3");
+    let expr = r#"x[^"\\\x00-\x1f]{0,20}"|y*"#;
+    let except = r#"xa[^"\\\x00-\x1f]{0,19}""#;
+    let oracle = DiffOracle::new(expr, except);
+    let g = Arc::new(
+        Compiler::new(&vocab)
+            .grammar(&grammar(expr, except, ""))
+            .unwrap(),
+    );
+    for text in ["xbc and more\"", "x\"", "xyz\"", "yyyy"] {
+        assert!(oracle.accepts(text.as_bytes()), "{text}");
+        let mut m = Matcher::new(g.clone());
+        let mut mask = TokenMask::new(vocab.len());
+        let mut out: Vec<u8> = Vec::new();
+        for t in vocab.encode(text).unwrap() {
+            m.compute_mask(&mut mask).unwrap();
+            assert_whole_mask(&vocab, &mask, &oracle, &out);
+            m.commit(t).unwrap();
+            out.extend_from_slice(vocab.token_bytes(t));
+        }
+        assert!(m.is_accepting(), "{text}");
+    }
+    // After `x` alone, tokens of ordinary text starting with `a` are out.
+    let mut m = Matcher::new(g);
+    m.commit_bytes(b"x").unwrap().unwrap();
+    let mut mask = TokenMask::new(vocab.len());
+    m.compute_mask(&mut mask).unwrap();
+    assert_whole_mask(&vocab, &mask, &oracle, b"x");
 }
 
 /// Pairs the lexer cannot run exactly are refused with an error.
