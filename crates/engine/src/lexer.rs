@@ -272,6 +272,41 @@ fn covers_first_bytes(lexer: &Lexer, first: &[(u8, u8)], x: u32) -> bool {
 /// Marks an NFA state reachable from the starts of several lexemes.
 const SHARED: u32 = u32::MAX;
 
+/// True for NFA states that left-out texts cannot take out of a DFA
+/// state: those of lexemes without any, and those with unbounded texts
+/// ahead (see `Lexer::shadow`). Shadow states keep nothing alive.
+#[inline]
+fn lasting(lexer: &Lexer, x: u32) -> bool {
+    match lexer.tag[x as usize] {
+        Tag::Plain => true,
+        Tag::Owner => lexer.infinite[x as usize],
+        Tag::Shadow | Tag::ShadowMatch => false,
+    }
+}
+
+/// The targets of NFA state `id`'s transitions on ordinary bytes.
+fn ordinary_targets(nfa: &NFA, id: StateID, out: &mut Vec<StateID>) {
+    match nfa.state(id) {
+        State::ByteRange { trans } if ordinary_between(trans.start, trans.end) => {
+            out.push(trans.next)
+        }
+        State::Sparse(t) => out.extend(
+            t.transitions
+                .iter()
+                .filter(|r| ordinary_between(r.start, r.end))
+                .map(|r| r.next),
+        ),
+        State::Dense(t) => out.extend(
+            t.transitions
+                .iter()
+                .enumerate()
+                .filter(|&(b, n)| ordinary_between(b as u8, b as u8) && *n != StateID::ZERO)
+                .map(|(_, &n)| n),
+        ),
+        _ => {}
+    }
+}
+
 /// True for NFA states that read a byte.
 #[inline]
 fn is_consuming(s: &State) -> bool {
@@ -546,6 +581,12 @@ pub(crate) struct LexerCache {
     /// Per NFA state: the most ordinary characters it is known to survive
     /// on its own, and the fewest it is known not to (see `lives`).
     life: Vec<(u8, u8)>,
+    /// Sets of NFA states known to survive any ordinary text together, or
+    /// not to (see `immortal_together`).
+    immortal_sets: HashMap<Box<[u32]>, bool>,
+    /// Per NFA state: 1 if an immortal state is near, 2 if not, 0 if not
+    /// known yet (see `near_immortal`).
+    near: Vec<u8>,
     /// What is left of the work allowed to one `threads_depth`.
     thread_budget: usize,
     /// See `ends_of`.
@@ -579,6 +620,8 @@ impl LexerCache {
             pairs: PairSet::default(),
             immortal: Vec::new(),
             life: Vec::new(),
+            immortal_sets: HashMap::default(),
+            near: Vec::new(),
             thread_budget: 0,
             char_ends: HashMap::default(),
             char_ends_bytes: 0,
@@ -607,6 +650,12 @@ impl LexerCache {
             + self.life.capacity() * 2
             + self.char_ends_bytes
             + self.char_ends.len() * 24
+            + self.near.capacity()
+            + self
+                .immortal_sets
+                .keys()
+                .map(|k| k.len() * 4 + 32)
+                .sum::<usize>()
             + self.pairs.stamps.capacity() * 4
     }
 
@@ -818,6 +867,7 @@ impl LexerCache {
         if self.immortal.len() != n {
             self.immortal = vec![0; n];
             self.life = vec![(0, u8::MAX); n];
+            self.near = vec![0; n];
         }
         // Survival: an immortal state, else the longest bounded life.
         let (a, b) = self.states[s as usize].set;
@@ -851,6 +901,9 @@ impl LexerCache {
                     break;
                 }
             }
+        }
+        if life != u8::MAX && self.immortal_together(lexer, trans, s) {
+            life = u8::MAX;
         }
         if life == 0 {
             // Nothing proven: the first character may kill it.
@@ -913,27 +966,7 @@ impl LexerCache {
             consuming.clear();
             consuming.append(&mut level);
             for &x in &consuming {
-                match lexer.nfa.state(x) {
-                    State::ByteRange { trans } if ordinary_between(trans.start, trans.end) => {
-                        self.stack.push(trans.next);
-                    }
-                    State::Sparse(t) => self.stack.extend(
-                        t.transitions
-                            .iter()
-                            .filter(|r| ordinary_between(r.start, r.end))
-                            .map(|r| r.next),
-                    ),
-                    State::Dense(t) => self.stack.extend(
-                        t.transitions
-                            .iter()
-                            .enumerate()
-                            .filter(|&(b, n)| {
-                                ordinary_between(b as u8, b as u8) && *n != StateID::ZERO
-                            })
-                            .map(|(_, &n)| n),
-                    ),
-                    _ => {}
-                }
+                ordinary_targets(&lexer.nfa, x, &mut self.stack);
             }
             while let Some(id) = self.pop_unseen() {
                 match lexer.nfa.state(id) {
@@ -975,6 +1008,128 @@ impl LexerCache {
             self.immortal[x as usize] = if ok { 1 } else { 2 };
         }
         ok
+    }
+
+    /// True if the NFA states of `s` together survive any ordinary text:
+    /// any ordinary character read from them leaves an
+    /// [immortal](LexerCache::is_immortal) state, or (twice more at most)
+    /// states that do so again. The first characters of keys split by a
+    /// pattern (`^x-` and its complement: `x`, then `-` or not) are spread
+    /// over states none of which reads every character on its own, and
+    /// over two lexemes; two characters later, a string's character loop
+    /// is reached. Only states that left-out texts cannot end count (see
+    /// `Lexer::shadow`), and of those only the ones near an immortal state
+    /// (keys merged with their values are many states, and none is): a
+    /// subset that survives proves the whole set survives.
+    fn immortal_together(&mut self, lexer: &Lexer, trans: &[Vec<(u8, u8)>], s: u32) -> bool {
+        let (a, b) = self.states[s as usize].set;
+        let mut set = Vec::new();
+        for k in a..b {
+            let x = self.pool[k as usize];
+            if lasting(lexer, x)
+                && is_consuming(lexer.nfa.state(StateID::new_unchecked(x as usize)))
+                && self.near_immortal(lexer, trans, x)
+            {
+                set.push(x);
+            }
+        }
+        if set.len() < 2 {
+            // A single state was asked on its own.
+            return false;
+        }
+        if let Some(&known) = self.immortal_sets.get(set.as_slice()) {
+            return known;
+        }
+        let key = set.clone().into_boxed_slice();
+        let ok = self.survives(lexer, trans, set, 2);
+        // Out of budget proves nothing: decided again next time.
+        if ok || self.thread_budget > 0 {
+            self.immortal_sets.insert(key, ok);
+        }
+        ok
+    }
+
+    /// True if an immortal state that reads every first byte is reached
+    /// from NFA state `x` within 8 ordinary bytes (two characters of up to
+    /// four). Remembered per state.
+    fn near_immortal(&mut self, lexer: &Lexer, trans: &[Vec<(u8, u8)>], x: u32) -> bool {
+        match self.near[x as usize] {
+            1 => return true,
+            2 => return false,
+            _ => {}
+        }
+        let mut level = vec![x];
+        let mut seen: HashSet<u32> = HashSet::default();
+        seen.insert(x);
+        let mut found = false;
+        'bytes: for _ in 0..=8 {
+            let mut next = Vec::new();
+            for &y in &level {
+                if covers_first_bytes(lexer, &trans[Slices::START as usize], y)
+                    && self.is_immortal(lexer, trans, y)
+                {
+                    found = true;
+                    break 'bytes;
+                }
+                let mut targets = Vec::new();
+                ordinary_targets(&lexer.nfa, StateID::new_unchecked(y as usize), &mut targets);
+                for t in targets {
+                    // The consuming states after the byte.
+                    self.next_stamp();
+                    let saved = std::mem::take(&mut self.set);
+                    self.closure(lexer, t);
+                    let reached = std::mem::replace(&mut self.set, saved);
+                    for z in reached {
+                        if is_consuming(lexer.nfa.state(StateID::new_unchecked(z as usize)))
+                            && seen.insert(z)
+                        {
+                            next.push(z);
+                        }
+                    }
+                }
+            }
+            if next.is_empty() {
+                break;
+            }
+            level = next;
+        }
+        // Out of budget proves nothing: decided again next time.
+        if found || self.thread_budget > 0 {
+            self.near[x as usize] = if found { 1 } else { 2 };
+        }
+        found
+    }
+
+    /// See [`LexerCache::immortal_together`]: `set` holds only states
+    /// that left-out texts cannot end, and `more` characters may pass
+    /// before an immortal state must be reached.
+    fn survives(
+        &mut self,
+        lexer: &Lexer,
+        trans: &[Vec<(u8, u8)>],
+        set: Vec<u32>,
+        more: u8,
+    ) -> bool {
+        let mut ends = Vec::new();
+        if !self.char_ends(lexer, trans, Slices::START, set, &mut ends) {
+            return false;
+        }
+        for end in ends {
+            // States on the way to a lasting state last too (for an owner,
+            // they reach its unbounded texts), so only the ends are
+            // filtered.
+            let end: Vec<u32> = end.iter().copied().filter(|&x| lasting(lexer, x)).collect();
+            if end.iter().any(|&y| {
+                covers_first_bytes(lexer, &trans[Slices::START as usize], y)
+                    && self.is_immortal(lexer, trans, y)
+            }) {
+                continue;
+            }
+            if more == 0 || end.is_empty() || !self.survives(lexer, trans, end, more - 1) {
+                return false;
+            }
+        }
+        true
     }
 
     /// True if `x`'s thread alone survives any ordinary text of `need`

@@ -567,6 +567,22 @@ fn real_vocabulary_masks_match_the_dfa_oracle_along_texts() {
             r#"(?:[^"\\\x00-\x1f]*"|abcdefghijklmnopqrstuvwxyz")"#,
             "abcdefghijklmnopqrstuvwxyz\"",
         ),
+        // The first characters split between states (`x`, then `-` or
+        // not), none reading every character, all reaching the loop two
+        // characters later; and the same where `x` then anything but `y`
+        // kills.
+        (
+            r#"(?:[^x"\\\x00-\x1f][^"\\\x00-\x1f]*|x-[^"\\\x00-\x1f]*|x[^-"\\\x00-\x1f][^"\\\x00-\x1f]*|x)""#,
+            "x-ray and more\"",
+        ),
+        (
+            r#"(?:[^x"\\\x00-\x1f][^"\\\x00-\x1f]*|xy[^"\\\x00-\x1f]*)""#,
+            "xylophone\"",
+        ),
+        (
+            r#"(?:[^x"\\\x00-\x1f][^"\\\x00-\x1f]*|xy[^"\\\x00-\x1f]*)""#,
+            "and others\"",
+        ),
     ];
     for name in ["llama3", "gemma3"] {
         let vocab = common::vocab(name);
