@@ -81,10 +81,6 @@ impl DiffOracle {
         })
     }
 
-    fn viable(&self, bytes: &[u8]) -> bool {
-        self.live.contains(&self.run(bytes))
-    }
-
     fn accepts(&self, bytes: &[u8]) -> bool {
         let (x, y) = self.run(bytes);
         self.a.is_match_state(self.a.next_eoi_state(x))
