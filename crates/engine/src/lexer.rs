@@ -807,7 +807,7 @@ impl LexerCache {
     /// The shortest byte length of ordinary text (see [`Slices`]) that,
     /// read from state `s`, kills the DFA or completes a lexeme:
     /// `usize::MAX` if none does. Lengths above [`MAX_BOUNDED`] are
-    /// reported as `MAX_BOUNDED + 1` (or earlier) without being exact.
+    /// reported as a lower bound (at least `MAX_BOUNDED + 1`), not exactly.
     fn slice_depth(&mut self, lexer: &Lexer, sl: &Slices, s: u32) -> Result<usize, MaskError> {
         /// Product states explored beyond the bounded depths. Keys of
         /// objects with many declared properties need a few hundred (every
@@ -832,14 +832,17 @@ impl LexerCache {
                 .collect();
         }
         let trans = std::mem::take(&mut self.slice_trans);
-        let res = self.threads_depth(lexer, &trans, s).and_then(|fast| {
-            if fast > MAX_BOUNDED {
-                Ok(fast)
-            } else {
-                self.slice_depth_with(lexer, &trans, s, CLOSURE_CAP, WORK_CAP)
-                    .map(|d| d.max(fast))
-            }
-        });
+        let longest = sl.groups.last().map_or(MAX_BOUNDED, |g| g.max_len);
+        let res = self
+            .threads_depth(lexer, &trans, s, longest)
+            .and_then(|fast| {
+                if fast > MAX_BOUNDED {
+                    Ok(fast)
+                } else {
+                    self.slice_depth_with(lexer, &trans, s, CLOSURE_CAP, WORK_CAP)
+                        .map(|d| d.max(fast))
+                }
+            });
         self.slice_trans = trans;
         res
     }
@@ -857,8 +860,11 @@ impl LexerCache {
         lexer: &Lexer,
         trans: &[Vec<(u8, u8)>],
         s: u32,
+        sl_longest: usize,
     ) -> Result<usize, MaskError> {
         const NEED: u8 = MAX_BOUNDED as u8;
+        // Characters of the longest ordinary token (bytes bound them).
+        let longest = sl_longest.clamp(MAX_BOUNDED, u8::MAX as usize - 1) as u8;
         /// NFA states stepped and reached per call (some microseconds of
         /// work for each thousand).
         const THREAD_BUDGET: usize = 20_000;
@@ -890,9 +896,10 @@ impl LexerCache {
                 life = u8::MAX;
                 break;
             }
-            // The group bounds that matter most: all bounded groups, or
-            // the shorter half.
-            for need in [NEED, NEED / 2, NEED / 4] {
+            // The group bounds that matter most: every group (the long
+            // tokens of a `maxLength: 32767` string), all bounded groups,
+            // or the shorter half.
+            for need in [longest, NEED, NEED / 2, NEED / 4] {
                 if need <= life {
                     break;
                 }
@@ -920,20 +927,17 @@ impl LexerCache {
         } else {
             to_match as usize
         };
-        Ok(match kill.min(complete) {
-            usize::MAX => usize::MAX,
-            d => d.min(MAX_BOUNDED + 1),
-        })
+        Ok(kill.min(complete))
     }
 
     /// The fewest ordinary bytes (see [`Slices`]) read from state `s`
     /// before some lexeme matches, ignoring which byte sequences are valid
-    /// UTF-8 (so never more than the truth): `MAX_BOUNDED + 1` if more
-    /// than [`MAX_BOUNDED`], `u8::MAX` if no match can be reached. The
-    /// search goes on past [`MAX_BOUNDED`] bytes (each NFA state is
-    /// reached once) to tell the two apart: the long literal keys of an
-    /// object are far from their match but never reach it on ordinary
-    /// text, since their closing quote is not.
+    /// UTF-8 (so never more than the truth), or a lower bound of it when
+    /// the search gives up (at most 254); `u8::MAX` if no match can be
+    /// reached. The search goes on past [`MAX_BOUNDED`] bytes (each NFA
+    /// state is reached once) to tell the two apart: the long literal keys
+    /// of an object are far from their match but never reach it on
+    /// ordinary text, since their closing quote is not.
     fn match_distance(&mut self, lexer: &Lexer, s: u32) -> u8 {
         /// NFA states reached past `MAX_BOUNDED` bytes before giving up.
         const FAR_STATES: usize = 4096;
@@ -954,7 +958,8 @@ impl LexerCache {
         let mut far = 0;
         let mut depth = 0;
         loop {
-            depth = (depth + 1).min(MAX_BOUNDED + 1);
+            // No match closer than `depth`: a lower bound past 254.
+            depth = (depth + 1).min(u8::MAX as usize - 1);
             let d = depth as u8;
             if d as usize > MAX_BOUNDED {
                 far += level.len();

@@ -40,7 +40,7 @@ pub(crate) const MAX_BOUNDED: usize = 16;
 /// the group's range.
 #[derive(Debug)]
 pub(crate) struct Group {
-    /// The longest token of the group, in bytes (`usize::MAX`: unbounded).
+    /// The longest token of the group, in bytes.
     pub(crate) max_len: usize,
     /// The group's tokens as mask words.
     pub(crate) bits: Vec<u32>,
@@ -112,7 +112,13 @@ impl Slices {
                 bits[t.index() / 32] |= 1 << (t.index() % 32);
             }
             groups.push(Group {
-                max_len: GROUP_MAX_LENS.get(g).copied().unwrap_or(usize::MAX),
+                // The last group: as long as its longest token.
+                max_len: GROUP_MAX_LENS.get(g).copied().unwrap_or_else(|| {
+                    toks.iter()
+                        .map(|(_, b)| b.len())
+                        .max()
+                        .unwrap_or(MAX_BOUNDED + 1)
+                }),
                 bits,
                 trie: TokenTrie::from_tokens(toks).ok()?,
             });

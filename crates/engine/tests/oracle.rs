@@ -567,6 +567,16 @@ fn real_vocabulary_masks_match_the_dfa_oracle_along_texts() {
             r#"(?:[^"\\\x00-\x1f]*"|abcdefghijklmnopqrstuvwxyz")"#,
             "abcdefghijklmnopqrstuvwxyz\"",
         ),
+        // Bounded, longer than the longest token: every group let through
+        // by length until the room left falls below the longest token.
+        (
+            r#""[^"\\\x00-\x1f]{0,260}""#,
+            concat!(
+                "\"A long text of words and spaces, with ü and 日本 and more, written so",
+                " that the room left crosses the length of the longest tokens of the",
+                " vocabulary, then goes on to the end of the string, near its bound. a b c\""
+            ),
+        ),
         // The first characters split between states (`x`, then `-` or
         // not), none reading every character, all reaching the loop two
         // characters later; and the same where `x` then anything but `y`
