@@ -307,6 +307,15 @@ fn ordinary_targets(nfa: &NFA, id: StateID, out: &mut Vec<StateID>) {
     }
 }
 
+/// True for NFA state `x` if it is a match state.
+#[inline]
+fn is_match(lexer: &Lexer, x: u32) -> bool {
+    matches!(
+        lexer.nfa.state(StateID::new_unchecked(x as usize)),
+        State::Match { .. }
+    )
+}
+
 /// True for NFA states that read a byte.
 #[inline]
 fn is_consuming(s: &State) -> bool {
@@ -883,14 +892,11 @@ impl LexerCache {
             if !covers_first_bytes(lexer, &trans[Slices::START as usize], x) {
                 continue;
             }
-            match lexer.tag[x as usize] {
-                // Shadows keep nothing alive.
-                Tag::Shadow | Tag::ShadowMatch => continue,
-                // An owner's thread outlives its left-out texts (which are
-                // bounded) while it has unbounded texts ahead: `lives`
-                // only counts such states of owners.
-                Tag::Owner if !lexer.infinite[x as usize] => continue,
-                Tag::Owner | Tag::Plain => {}
+            // Shadows keep nothing alive, and an owner's thread outlives
+            // its left-out texts (which are bounded) only while it has
+            // unbounded texts ahead: `lives` only counts such states.
+            if !lasting(lexer, x) {
+                continue;
             }
             if self.is_immortal(lexer, trans, x) {
                 life = u8::MAX;
@@ -1067,36 +1073,36 @@ impl LexerCache {
         let mut seen: HashSet<u32> = HashSet::default();
         seen.insert(x);
         let mut found = false;
-        'bytes: for _ in 0..=8 {
-            let mut next = Vec::new();
-            for &y in &level {
-                if covers_first_bytes(lexer, &trans[Slices::START as usize], y)
+        let mut targets = Vec::new();
+        for _ in 0..=8 {
+            if level.iter().any(|&y| {
+                covers_first_bytes(lexer, &trans[Slices::START as usize], y)
                     && self.is_immortal(lexer, trans, y)
-                {
-                    found = true;
-                    break 'bytes;
-                }
-                let mut targets = Vec::new();
-                ordinary_targets(&lexer.nfa, StateID::new_unchecked(y as usize), &mut targets);
-                for t in targets {
-                    // The consuming states after the byte.
-                    self.next_stamp();
-                    let saved = std::mem::take(&mut self.set);
-                    self.closure(lexer, t);
-                    let reached = std::mem::replace(&mut self.set, saved);
-                    for z in reached {
-                        if is_consuming(lexer.nfa.state(StateID::new_unchecked(z as usize)))
-                            && seen.insert(z)
-                        {
-                            next.push(z);
-                        }
-                    }
-                }
-            }
-            if next.is_empty() {
+            }) {
+                found = true;
                 break;
             }
-            level = next;
+            // The consuming states after one more ordinary byte.
+            targets.clear();
+            for &y in &level {
+                ordinary_targets(&lexer.nfa, StateID::new_unchecked(y as usize), &mut targets);
+            }
+            self.next_stamp();
+            let saved = std::mem::take(&mut self.set);
+            for &t in &targets {
+                self.closure(lexer, t);
+            }
+            let reached = std::mem::replace(&mut self.set, saved);
+            level = reached
+                .into_iter()
+                .filter(|&z| {
+                    is_consuming(lexer.nfa.state(StateID::new_unchecked(z as usize)))
+                        && seen.insert(z)
+                })
+                .collect();
+            if level.is_empty() {
+                break;
+            }
         }
         // Out of budget proves nothing: decided again next time.
         if found || self.thread_budget > 0 {
@@ -1156,7 +1162,7 @@ impl LexerCache {
         if let Some(ends) = ends {
             'chars: for set in ends.iter() {
                 for &y in set.iter() {
-                    if (lexer.tag[y as usize] != Tag::Owner || lexer.infinite[y as usize])
+                    if lasting(lexer, y)
                         && covers_first_bytes(lexer, &trans[Slices::START as usize], y)
                         && self.lives(lexer, trans, y, need - 1)
                     {
@@ -1489,10 +1495,7 @@ impl LexerCache {
             let e = &mut seen[i];
             match tag {
                 Tag::Owner => {
-                    if matches!(
-                        lexer.nfa.state(StateID::new_unchecked(x as usize)),
-                        State::Match { .. }
-                    ) {
+                    if is_match(lexer, x) {
                         e.matches = true;
                     } else {
                         e.states = true;
@@ -1555,13 +1558,7 @@ impl LexerCache {
             };
             match tag {
                 Tag::Shadow => keep_shadow,
-                _ if matches!(
-                    lexer.nfa.state(StateID::new_unchecked(x as usize)),
-                    State::Match { .. }
-                ) =>
-                {
-                    keep_match
-                }
+                _ if is_match(lexer, x) => keep_match,
                 _ => keep_states,
             }
         });
@@ -1581,14 +1578,9 @@ impl LexerCache {
                     continue;
                 }
                 let shadow2 = self.step_all(lexer, &shadow, b);
-                let is_match = |x: &u32| {
-                    matches!(
-                        lexer.nfa.state(StateID::new_unchecked(*x as usize)),
-                        State::Match { .. }
-                    )
-                };
+                let matches = |set: &[u32]| set.iter().any(|&x| is_match(lexer, x));
                 if own2.iter().any(|x| lexer.infinite[*x as usize])
-                    || (own2.iter().any(is_match) && !shadow2.iter().any(is_match))
+                    || (matches(&own2) && !matches(&shadow2))
                     || shadow2.is_empty()
                 {
                     return true;

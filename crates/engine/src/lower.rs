@@ -349,28 +349,14 @@ impl<'g> Lowerer<'g> {
             // Only the empty string (or nothing): no lexeme needed.
             return Ok(None);
         }
-        if !h.properties().look_set().is_empty() {
-            return Err(GrammarError::Invalid(format!(
-                "regex `{h}` uses look-around assertions, which lexemes cannot have"
-            )));
-        }
-        self.check_regex_depth(&h)?;
+        self.check_lexeme_regex(&h)?;
         let key = hir_hash(&h);
         if let Some(ids) = self.lexeme_ids.get(&key) {
             if let Some(&id) = ids.iter().find(|&&id| self.b.lexemes[id as usize] == h) {
                 return Ok(Some(Sym::lex(id)));
             }
         }
-        self.regex_cost = self.regex_cost.saturating_add(hir_cost(&h));
-        if self.regex_cost > self.limits.max_regex_size {
-            return Err(GrammarError::Limit {
-                what: "estimated size of the lexer automaton (NFA states, counted repetitions \
-                       expanded)"
-                    .into(),
-                value: self.regex_cost as u64,
-                limit: self.limits.max_regex_size as u64,
-            });
-        }
+        self.add_regex_cost(hir_cost(&h))?;
         let id = self.next_lexeme_id()?;
         self.b.lexemes.push(h);
         self.lexeme_ids.entry(key).or_default().push(id);
@@ -398,24 +384,9 @@ impl<'g> Lowerer<'g> {
                 "a lexeme with texts left out (`{expr}`) must match texts of unbounded length"
             )));
         }
-        for h in [&**expr, &**except] {
-            if !h.properties().look_set().is_empty() {
-                return Err(GrammarError::Invalid(format!(
-                    "regex `{h}` uses look-around assertions, which lexemes cannot have"
-                )));
-            }
-            self.check_regex_depth(h)?;
-            self.regex_cost = self.regex_cost.saturating_add(hir_cost(h));
-        }
-        if self.regex_cost > self.limits.max_regex_size {
-            return Err(GrammarError::Limit {
-                what: "estimated size of the lexer automaton (NFA states, counted repetitions \
-                       expanded)"
-                    .into(),
-                value: self.regex_cost as u64,
-                limit: self.limits.max_regex_size as u64,
-            });
-        }
+        self.check_lexeme_regex(expr)?;
+        self.check_lexeme_regex(except)?;
+        self.add_regex_cost(hir_cost(expr).saturating_add(hir_cost(except)))?;
         let id = self.next_lexeme_id()?;
         self.b.lexemes.push((**expr).clone());
         self.b.lex_except.resize(id as usize, None);
@@ -475,6 +446,33 @@ impl<'g> Lowerer<'g> {
             });
         }
         Ok(id)
+    }
+
+    /// A regex can be a lexeme: no look-around assertions, within the
+    /// nesting limit.
+    fn check_lexeme_regex(&self, h: &Hir) -> Result<(), GrammarError> {
+        if !h.properties().look_set().is_empty() {
+            return Err(GrammarError::Invalid(format!(
+                "regex `{h}` uses look-around assertions, which lexemes cannot have"
+            )));
+        }
+        self.check_regex_depth(h)
+    }
+
+    /// Counts a new lexeme's regexes (their `hir_cost`) toward the lexer
+    /// automaton's size limit.
+    fn add_regex_cost(&mut self, cost: usize) -> Result<(), GrammarError> {
+        self.regex_cost = self.regex_cost.saturating_add(cost);
+        if self.regex_cost > self.limits.max_regex_size {
+            return Err(GrammarError::Limit {
+                what: "estimated size of the lexer automaton (NFA states, counted repetitions \
+                       expanded)"
+                    .into(),
+                value: self.regex_cost as u64,
+                limit: self.limits.max_regex_size as u64,
+            });
+        }
+        Ok(())
     }
 
     fn check_regex_depth(&self, h: &Hir) -> Result<(), GrammarError> {

@@ -13,7 +13,7 @@ use std::sync::Arc;
 use regex_automata::dfa::{dense, Automaton, StartKind};
 use regex_automata::util::primitives::StateID;
 use regex_automata::{Anchored, Input};
-use rein_engine::{Compiler, Matcher, TokenId, TokenMask, Vocabulary};
+use rein_engine::{CompiledGrammar, Compiler, Matcher, TokenId, TokenMask, Vocabulary};
 use rein_grammar::{Expr, Grammar};
 
 fn dfa(pattern: &str) -> dense::DFA<Vec<u32>> {
@@ -135,6 +135,24 @@ fn assert_whole_mask(vocab: &Vocabulary, mask: &TokenMask, oracle: &DiffOracle, 
             String::from_utf8_lossy(out)
         );
     }
+}
+
+/// Commits `text` (in the oracle's language) token by token, checking the
+/// whole mask before each token and at the end, and that it is accepted.
+fn follow_text(vocab: &Vocabulary, g: &Arc<CompiledGrammar>, oracle: &DiffOracle, text: &str) {
+    assert!(oracle.accepts(text.as_bytes()), "{text}");
+    let mut m = Matcher::new(g.clone());
+    let mut mask = TokenMask::new(vocab.len());
+    let mut out: Vec<u8> = Vec::new();
+    for t in vocab.encode(text).unwrap() {
+        m.compute_mask(&mut mask).unwrap();
+        assert_whole_mask(vocab, &mask, oracle, &out);
+        m.commit(t).unwrap();
+        out.extend_from_slice(vocab.token_bytes(t));
+    }
+    m.compute_mask(&mut mask).unwrap();
+    assert_whole_mask(vocab, &mask, oracle, &out);
+    assert!(m.is_accepting(), "{text}");
 }
 
 /// Every token sequence up to `depth` tokens: masks, acceptance and
@@ -267,19 +285,7 @@ fn keys_other_than_the_declared_ones_on_a_real_vocabulary() {
         r#""\"":1"#,
     ];
     for text in texts {
-        assert!(oracle.accepts(text.as_bytes()), "{text}");
-        let mut m = Matcher::new(g.clone());
-        let mut mask = TokenMask::new(vocab.len());
-        let mut out: Vec<u8> = Vec::new();
-        for t in vocab.encode(text).unwrap() {
-            m.compute_mask(&mut mask).unwrap();
-            assert_whole_mask(&vocab, &mask, &oracle, &out);
-            m.commit(t).unwrap();
-            out.extend_from_slice(vocab.token_bytes(t));
-        }
-        m.compute_mask(&mut mask).unwrap();
-        assert_whole_mask(&vocab, &mask, &oracle, &out);
-        assert!(m.is_accepting(), "{text}");
+        follow_text(&vocab, &g, &oracle, text);
     }
     // Declared keys themselves are refused at their closing quote.
     for text in [r#""name""#, r#""""#, r#""日本語""#] {
@@ -309,17 +315,7 @@ fn bounded_texts_of_a_lexeme_on_a_real_vocabulary() {
             .unwrap(),
     );
     for text in ["xbc and more\"", "x\"", "xyz\"", "yyyy"] {
-        assert!(oracle.accepts(text.as_bytes()), "{text}");
-        let mut m = Matcher::new(g.clone());
-        let mut mask = TokenMask::new(vocab.len());
-        let mut out: Vec<u8> = Vec::new();
-        for t in vocab.encode(text).unwrap() {
-            m.compute_mask(&mut mask).unwrap();
-            assert_whole_mask(&vocab, &mask, &oracle, &out);
-            m.commit(t).unwrap();
-            out.extend_from_slice(vocab.token_bytes(t));
-        }
-        assert!(m.is_accepting(), "{text}");
+        follow_text(&vocab, &g, &oracle, text);
     }
     // After `x` alone, tokens of ordinary text starting with `a` are out.
     let mut m = Matcher::new(g);

@@ -219,11 +219,7 @@ pub fn without_substrings(hir: Option<&Hir>, words: &[&str]) -> Result<Option<Hi
         ));
     }
     let any = rx::rep(rx::any_char(), 0, None);
-    let containing = rx::concat(vec![
-        any.clone(),
-        rx::alt(words.iter().map(|w| rx::lit(w)).collect()),
-        any,
-    ]);
+    let containing = rx::concat(vec![any.clone(), rx::any_of(&words), any]);
     let pos: Vec<&Hir> = hir.into_iter().collect();
     // The same bound as a JSON Schema's default work limit.
     let mut budget = automata::Budget::new(2_000_000);

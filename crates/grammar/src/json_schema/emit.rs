@@ -1247,44 +1247,33 @@ impl<'a> Compiler<'a> {
                 // Declared keys are left out by the lexer when the
                 // region's keys are unbounded (see `Expr::Except`), else
                 // by the automaton.
-                let mut keys = None;
-                for leave_out in [!excluded.is_empty() && name_len.is_none(), false] {
-                    let mut neg = neg.clone();
-                    if !excluded.is_empty() && !leave_out {
-                        neg.push(rx::alt(excluded.iter().map(|w| rx::lit(w)).collect()));
-                    }
-                    let pos_refs: Vec<&Hir> = pos.iter().collect();
-                    let neg_refs: Vec<&Hir> = neg.iter().collect();
-                    let h = match self.combine(&pos_refs, &neg_refs)? {
-                        Ok(Some(h)) => h,
-                        Ok(None) => break,
-                        Err(_) => {
-                            return Err(self.err(
-                                &o.at,
-                                "patternProperties",
-                                "the keys allowed besides the declared properties (patterns, \
-                                 their complements, propertyNames) give too large an automaton",
-                            ))
-                        }
-                    };
-                    if !leave_out {
-                        keys = Some(h);
-                        break;
-                    }
-                    if h.properties().maximum_len().is_none() {
-                        let v = self.emit(&value, d + 1)?;
-                        let except = rx::alt(excluded.iter().map(|w| rx::lit(w)).collect());
-                        let keys = Expr::Except {
-                            expr: Arc::new(quoted(&h)),
-                            except: Arc::new(quoted(&except)),
-                        };
-                        alts.push(Expr::seq(vec![keys, self.colon(), v]));
-                        break;
-                    }
+                let words = (!excluded.is_empty()).then(|| rx::any_of(&excluded));
+                let leave_out = words.is_some() && name_len.is_none();
+                let mut neg = neg;
+                if let (Some(w), false) = (&words, leave_out) {
+                    neg.push(w.clone());
                 }
-                match keys {
-                    Some(h) => h,
-                    None => continue,
+                let Some(h) = self.region_keys(&o.at, &pos, &neg)? else {
+                    continue;
+                };
+                match words {
+                    Some(w) if leave_out => {
+                        if h.properties().maximum_len().is_none() {
+                            let v = self.emit(&value, d + 1)?;
+                            let keys = Expr::Except {
+                                expr: Arc::new(quoted(&h)),
+                                except: Arc::new(quoted(&w)),
+                            };
+                            alts.push(Expr::seq(vec![keys, self.colon(), v]));
+                            continue;
+                        }
+                        neg.push(w);
+                        let Some(h) = self.region_keys(&o.at, &pos, &neg)? else {
+                            continue;
+                        };
+                        h
+                    }
+                    _ => h,
                 }
             };
             let keys = match name_len {
@@ -1303,6 +1292,26 @@ impl<'a> Compiler<'a> {
         Ok((!alts.is_empty()).then(|| Expr::alt(alts)))
     }
 
+    /// The keys matched by every regex of `pos` and none of `neg`, or
+    /// `None` when there are none.
+    fn region_keys(
+        &mut self,
+        at: &str,
+        pos: &[Hir],
+        neg: &[Hir],
+    ) -> Result<Option<Hir>, GrammarError> {
+        let pos: Vec<&Hir> = pos.iter().collect();
+        let neg: Vec<&Hir> = neg.iter().collect();
+        self.combine(&pos, &neg)?.map_err(|_| {
+            self.err(
+                at,
+                "patternProperties",
+                "the keys allowed besides the declared properties (patterns, their \
+                 complements, propertyNames) give too large an automaton",
+            )
+        })
+    }
+
     /// The JSON text of any key but these: any JSON string except the
     /// declared keys (cached: objects of one definition are often emitted
     /// many times).
@@ -1314,9 +1323,7 @@ impl<'a> Compiler<'a> {
         }
         let e = Expr::Except {
             expr: ANY_KEY.get_or_init(|| Arc::new(string_any())).clone(),
-            except: Arc::new(quoted(&rx::alt(
-                declared.iter().map(|w| rx::lit(w)).collect(),
-            ))),
+            except: Arc::new(quoted(&rx::any_of(declared))),
         };
         self.key_cache.insert(key, e.clone());
         e

@@ -47,6 +47,11 @@ pub(crate) fn alt(v: Vec<Hir>) -> Hir {
     Hir::alternation(v)
 }
 
+/// Exactly one of these texts.
+pub(crate) fn any_of(words: &[&str]) -> Hir {
+    alt(words.iter().map(|w| lit(w)).collect())
+}
+
 pub(crate) fn rep(h: Hir, min: u32, max: Option<u32>) -> Hir {
     Hir::repetition(Repetition {
         min,
